@@ -1,0 +1,24 @@
+"""Connections to the Kubernetes API shared by the operator and the gateway."""
+
+from __future__ import annotations
+
+import os
+
+from kubernetes_asyncio import client, config
+
+
+async def api_client() -> client.ApiClient:
+    """A client from the in-cluster service account, else from KUBECONFIG / ~/.kube/config."""
+    configuration = client.Configuration()
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        config.load_incluster_config(client_configuration=configuration)
+    else:
+        await config.load_kube_config(
+            config_file=os.environ.get("KUBECONFIG"), client_configuration=configuration
+        )
+    return client.ApiClient(configuration)
+
+
+def is_status(error: BaseException, *codes: int) -> bool:
+    """True when `error` is an API error with one of the HTTP status codes."""
+    return isinstance(error, client.ApiException) and error.status in codes
