@@ -152,6 +152,13 @@ class LastRun(Model):
     outcome: Annotated[str | None, Field(description="Running, Succeeded or Failed.")] = None
 
 
+class SyncedFrom(Model):
+    """Where the recorded commit came from, so a change of URL or branch is noticed."""
+
+    url: str
+    branch: str
+
+
 class GitTaskStatus(Model):
     task_id: int | None = None
     phase: Annotated[
@@ -165,6 +172,7 @@ class GitTaskStatus(Model):
     last_synced: Annotated[
         str | None, Field(description="When the task last moved to a commit.")
     ] = None
+    synced_from: SyncedFrom | None = None
     remote_commit: str | None = None
     last_fetched: str | None = None
     behind_commits: int | None = None

@@ -1,0 +1,257 @@
+"""Reconcile one GitTask: an ordered list of named steps, summarised once into conditions.
+
+resolve the remote → check the repository → environment → CronJob → status.
+
+A step that finds bad input raises `Stall` with a reason: the task is marked Stalled and the
+operator waits for the spec or the repository to change instead of retrying in a loop.
+Transient API failures propagate, and kopf retries them with a delay.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shlex
+import time
+from typing import Any
+
+import pydantic
+
+from condatask import gitsafety, models, names, resources, schedule
+from condatask.conditions import Reason, summarise
+from condatask.filterconf import FILTER_CONF, FilterConf, InvalidFilterConf, parse_filter_conf
+from condatask_operator import cronjob, environment
+from condatask_operator.config import Settings
+from condatask_operator.kubeapi import Kube
+from condatask_operator.repository import (
+    CONFIG_FILES,
+    BranchNotFound,
+    FileChanges,
+    Repositories,
+    RepositoryError,
+    Unreachable,
+)
+from condatask_operator.stall import Stall
+
+NO_CONFIG_MESSAGE = "No filter.conf or requirements.txt found in repository"
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    settings: Settings
+    kube: Kube
+    repositories: Repositories
+    logger: logging.Logger | logging.LoggerAdapter[logging.Logger]
+
+
+@dataclasses.dataclass
+class Sync:
+    """What the remote step decided: the commit the task runs and how it got there."""
+
+    commit: str
+    remote: str
+    moved: bool
+    changes: FileChanges | None
+    handled_request: str | None
+
+
+async def reconcile(ctx: Context, task: dict[str, Any]) -> dict[str, Any]:
+    """Run every step for `task` and return the status to write (conditions included)."""
+    meta = task["metadata"]
+    previous = task.get("status") or {}
+    task_id = await ensure_task_id(ctx, task)
+    status: dict[str, Any] = {"taskId": task_id, "observedGeneration": meta.get("generation")}
+    try:
+        spec = parse_spec(task)
+        auth_header = await credentials(ctx, meta["namespace"], spec)
+        sync = await resolve_remote(ctx, task, spec, auth_header)
+        filter_conf = await check_repository(ctx, spec, sync.commit)
+        status["environment"] = await environment.decide(
+            ctx.kube, task=task, spec=spec, repository=ctx.repositories, commit=sync.commit,
+            filter_conf=filter_conf, first_sync=not previous.get("commit"), moved=sync.moved,
+            update_environment=_update_environment_requested(meta),
+        )  # fmt: skip
+        await apply_cronjob(ctx, task, spec, task_id, sync.commit)
+    except Stall as stall:
+        ctx.logger.warning("%s: %s", stall.reason, stall.message)
+        status |= _stalled_status(task, stall)
+        status["conditions"] = summarise(
+            generation=meta.get("generation"),
+            stalled=(stall.reason, stall.message),
+            previous=previous.get("conditions"),
+        )
+        return status
+    status |= await _synced_status(ctx, task, spec, task_id, sync)
+    status["conditions"] = summarise(
+        generation=meta.get("generation"), previous=previous.get("conditions")
+    )
+    return status
+
+
+async def ensure_task_id(ctx: Context, task: dict[str, Any]) -> int:
+    """The task's integer id: from its label (set by the gateway), else a new one."""
+    meta = task["metadata"]
+    label = (meta.get("labels") or {}).get(resources.LABEL_TASK_ID, "")
+    if label.isdigit():
+        return int(label)
+    known = (task.get("status") or {}).get("taskId")
+    task_id = int(known) if known else await ctx.kube.allocate_task_id(meta["namespace"])
+    await ctx.kube.label_task(
+        meta["namespace"], meta["name"], {resources.LABEL_TASK_ID: str(task_id)}
+    )
+    ctx.logger.info("Assigned task id %d", task_id)
+    return task_id
+
+
+def parse_spec(task: dict[str, Any]) -> models.GitTaskSpec:
+    try:
+        spec = models.GitTaskSpec.model_validate(task.get("spec") or {})
+    except pydantic.ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise Stall(Reason.INVALID_SPEC, f"spec.{where}: {first['msg']}") from error
+    try:
+        gitsafety.validate_repo_url(spec.repository.url)
+    except gitsafety.InvalidRepositoryURL as error:
+        raise Stall(Reason.INVALID_REPOSITORY_URL, str(error)) from error
+    try:
+        gitsafety.validate_branch(spec.repository.branch)
+        schedule.validate(spec.schedule, spec.time_zone)
+    except (gitsafety.InvalidBranch, schedule.InvalidSchedule) as error:
+        raise Stall(Reason.INVALID_SPEC, str(error)) from error
+    return spec
+
+
+async def credentials(ctx: Context, namespace: str, spec: models.GitTaskSpec) -> str | None:
+    if spec.repository.secret_ref is None:
+        return None
+    header = await ctx.kube.basic_auth_header(namespace, spec.repository.secret_ref.name)
+    if header is None:
+        raise Stall(
+            Reason.SECRET_NOT_FOUND,
+            f"Secret {spec.repository.secret_ref.name!r} is missing or has no 'password' key",
+        )
+    return header
+
+
+async def resolve_remote(
+    ctx: Context, task: dict[str, Any], spec: models.GitTaskSpec, auth_header: str | None
+) -> Sync:
+    """Fetch the remote and decide the commit: keep it, take the head, or move on request."""
+    previous = task.get("status") or {}
+    source = {"url": spec.repository.url, "branch": spec.repository.branch}
+    synced = previous.get("commit") if previous.get("syncedFrom") == source else None
+    request = _pending_update_request(task)
+    # A first sync or an explicit update must see the remote as it is now; otherwise a
+    # recent fetch made for another task on the same repository is good enough.
+    fresh_after = time.monotonic() if synced is None or request else 0.0
+    url = spec.repository.url
+    try:
+        await ctx.repositories.fetch(url, auth_header=auth_header, fresh_after=fresh_after)
+        remote = await ctx.repositories.head(url, spec.repository.branch)
+    except Unreachable as error:
+        raise Stall(Reason.REPOSITORY_UNREACHABLE, str(error)) from error
+    except BranchNotFound as error:
+        raise Stall(Reason.BRANCH_NOT_FOUND, str(error)) from error
+    if synced is None:
+        return Sync(commit=remote, remote=remote, moved=True, changes=None,
+                    handled_request=request)  # fmt: skip
+    if request:
+        changes = await ctx.repositories.changes(url, synced, remote)
+        return Sync(commit=remote, remote=remote, moved=True, changes=changes,
+                    handled_request=request)  # fmt: skip
+    return Sync(commit=synced, remote=remote, moved=False, changes=None, handled_request=None)
+
+
+async def check_repository(
+    ctx: Context, spec: models.GitTaskSpec, commit: str
+) -> FilterConf | None:
+    """The repository must say how to build the environment; filter.conf must parse."""
+    try:
+        files = set(await ctx.repositories.files(spec.repository.url, commit))
+    except RepositoryError as error:
+        raise Stall(Reason.REPOSITORY_UNREACHABLE, str(error)) from error
+    if not files & set(CONFIG_FILES):
+        raise Stall(Reason.REPOSITORY_CONFIG_NOT_FOUND, NO_CONFIG_MESSAGE)
+    if FILTER_CONF not in files:
+        return None
+    text = await ctx.repositories.read(spec.repository.url, commit, FILTER_CONF)
+    try:
+        return parse_filter_conf(text)
+    except InvalidFilterConf as error:
+        raise Stall(Reason.INVALID_FILTER_CONF, f"filter.conf: {error}") from error
+
+
+async def apply_cronjob(
+    ctx: Context, task: dict[str, Any], spec: models.GitTaskSpec, task_id: int, commit: str
+) -> None:
+    secret = spec.repository.secret_ref.name if spec.repository.secret_ref else None
+    body = cronjob.build(task=task, spec=spec, task_id=task_id, commit=commit,
+                         settings=ctx.settings, credentials_secret=secret)  # fmt: skip
+    await ctx.kube.apply_cronjob(body)
+
+
+def script_path(command: str, checkout: str) -> str:
+    """Where the command's script lives in the pod: its first `*.py` word, else the checkout."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = command.split()
+    script = next((word for word in words if word.endswith(".py")), None)
+    if script is None:
+        return checkout
+    return script if script.startswith("/") else f"{checkout}/{script.removeprefix('./')}"
+
+
+async def _synced_status(
+    ctx: Context, task: dict[str, Any], spec: models.GitTaskSpec, task_id: int, sync: Sync
+) -> dict[str, Any]:
+    previous = task.get("status") or {}
+    now = schedule.rfc3339(schedule.now())
+    ahead, behind = await ctx.repositories.divergence(spec.repository.url, sync.commit,
+                                                      sync.remote)  # fmt: skip
+    status: dict[str, Any] = {
+        "phase": "suspended" if spec.suspend else "scheduled",
+        "commit": sync.commit,
+        "shortCommit": sync.commit[:8],
+        "syncedFrom": {"url": spec.repository.url, "branch": spec.repository.branch},
+        "lastSynced": now if sync.moved else previous.get("lastSynced", now),
+        "remoteCommit": sync.remote,
+        "lastFetched": now,
+        "aheadCommits": ahead,
+        "behindCommits": behind,
+        # The operator keeps no working copy: the pod checks out a clean tree every run.
+        "localChanges": False,
+        "scriptPath": script_path(spec.command, ctx.settings.checkout_path),
+        "cronJobName": names.cronjob_name(task_id),
+        "nextRunTime": schedule.rfc3339(schedule.next_run(spec.schedule, time_zone=spec.time_zone)),
+    }
+    if sync.moved:
+        changes = sync.changes or FileChanges(new=[], changed=[], deleted=[])
+        status |= {"newFiles": changes.new, "changedFiles": changes.changed,
+                   "deletedFiles": changes.deleted}  # fmt: skip
+    if sync.handled_request:
+        status |= {"handledUpdateRequest": sync.handled_request, "updatedAt": now}
+    return status
+
+
+def _stalled_status(task: dict[str, Any], stall: Stall) -> dict[str, Any]:
+    status: dict[str, Any] = {"phase": "failed"}
+    # A caller waiting for its update request gets its answer even when the update failed.
+    request = _pending_update_request(task)
+    if request:
+        status |= {"handledUpdateRequest": request,
+                   "updatedAt": schedule.rfc3339(schedule.now())}  # fmt: skip
+    return status
+
+
+def _pending_update_request(task: dict[str, Any]) -> str | None:
+    annotations = task["metadata"].get("annotations") or {}
+    request = annotations.get(resources.ANNOTATION_UPDATE_REQUESTED)
+    handled = (task.get("status") or {}).get("handledUpdateRequest")
+    return request if request and request != handled else None
+
+
+def _update_environment_requested(meta: dict[str, Any]) -> bool:
+    annotations: dict[str, str] = meta.get("annotations") or {}
+    return annotations.get(resources.ANNOTATION_UPDATE_ENVIRONMENT, "true").lower() != "false"
