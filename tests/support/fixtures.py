@@ -13,10 +13,13 @@ import pytest
 
 from hack.conda_channel import TestArtifacts, build_all
 from hack.git_server import GitServer
-from tests.support.runner_steps import TASK_FILES, RunnerCommand, TaskRepository
-
-GIT_USERNAME = "task-user"
-GIT_PASSWORD = "s3cret-password"
+from tests.support.runner_steps import (
+    GIT_PASSWORD,
+    GIT_USERNAME,
+    TASK_FILES,
+    RunnerCommand,
+    TaskRepository,
+)
 
 
 @pytest.fixture

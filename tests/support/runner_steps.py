@@ -9,6 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+GIT_USERNAME = "task-user"
+GIT_PASSWORD = "s3cret-password"
+
 
 @dataclass(frozen=True)
 class RunnerCommand:
