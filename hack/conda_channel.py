@@ -82,6 +82,9 @@ class CondaPackage:
 class TestArtifacts:
     """Where the channel and the wheelhouse were built."""
 
+    # Not a test class, whatever its name says: pytest must not try to collect it.
+    __test__ = False
+
     channel_path: Path
     wheelhouse: Path
 

@@ -16,8 +16,6 @@ from tests.support.runner_steps import (
     run_git,
 )
 
-pytest_plugins = ["tests.support.fixtures"]
-
 
 def checkout_args(url: str, commit: str, dest: Path, branch: str = "main") -> list[str]:
     # "--flag=value", as the operator emits it: a value starting with "-" stays a value.

@@ -10,8 +10,6 @@ import pytest
 from hack.git_server import GitServer
 from tests.support.runner_steps import run_git
 
-pytest_plugins = ["tests.support.fixtures"]
-
 
 def test_clone_fetch_and_push_over_http(git_server: GitServer, tmp_path: Path) -> None:
     url = git_server.create_repository("demo", {"README.md": "hello\n"})
