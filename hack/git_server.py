@@ -261,6 +261,8 @@ class GitServer:
     ) -> str:
         """Create bare repository `name` whose `branch` holds one commit of `files`."""
         bare = self.bare_path(name)
+        if bare.exists():
+            raise FileExistsError(f"Repository {name} already exists at {bare}.")
         _git("init", "--quiet", "--bare", f"--initial-branch={branch}", "--", str(bare))
         _git("config", "http.receivepack", "true", cwd=bare)
         with tempfile.TemporaryDirectory(prefix="git-seed-") as work:

@@ -13,14 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import git
+
 from condatask.gitsafety import git_environment, redact_url, validate_branch, validate_repo_url
+from condatask_runner.errors import StepFailed
 
 __all__ = ["CheckoutFailed", "CheckoutResult", "checkout", "read_auth_header", "validate_commit"]
 
 _COMMIT = re.compile(r"^[0-9a-f]{7,64}$")
 
 
-class CheckoutFailed(RuntimeError):
+class CheckoutFailed(StepFailed):
     """Git could not produce the recorded commit; the message is safe to show."""
 
 

@@ -11,17 +11,13 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from condatask_runner.checkout import CheckoutFailed, checkout, read_auth_header
-from condatask_runner.environment import EnvironmentBuildFailed, ensure_environment
-from condatask_runner.requirements import read_requirements
-from condatask_runner.run import EnvironmentMissing, exec_command, parse_command
+from condatask_runner.errors import StepFailed
 
 __all__ = ["build_parser", "main"]
 
 # Exit codes: 1 = the step failed (remote, solve, install), 2 = bad input (never retry).
 _FAILED = 1
 _INVALID = 2
-_STEP_FAILED = (CheckoutFailed, EnvironmentBuildFailed, EnvironmentMissing)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,7 +71,12 @@ def _add_run(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=_run)
 
 
+# Each step imports its own modules: `run` starts the task without loading git or rattler.
+
+
 def _checkout(args: argparse.Namespace) -> int:
+    from condatask_runner.checkout import checkout, read_auth_header
+
     header = read_auth_header(args.auth_header_file) if args.auth_header_file else None
     result = checkout(
         repo_url=args.repo_url,
@@ -90,6 +91,9 @@ def _checkout(args: argparse.Namespace) -> int:
 
 
 def _environment(args: argparse.Namespace) -> int:
+    from condatask_runner.environment import ensure_environment
+    from condatask_runner.requirements import read_requirements
+
     requirements = read_requirements(
         args.source,
         extra_channels=tuple(args.channel),
@@ -107,6 +111,8 @@ def _environment(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from condatask_runner.run import exec_command, parse_command
+
     words = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
     argv = parse_command(command=args.command, argv=words)
     exec_command(prefix=args.envs_dir / args.env, workdir=args.workdir, argv=argv)
@@ -121,6 +127,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Every invalid input (URL, branch, commit, filter.conf, environment.yml) lands here.
         print(f"error: {error}", file=sys.stderr)
         return _INVALID
-    except _STEP_FAILED as error:
+    except StepFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return _FAILED

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Literal
 
 import filelock
-import rattler
 
+from condatask_runner.errors import StepFailed
 from condatask_runner.requirements import REQUIREMENTS_TXT, EnvironmentRequirements
 
 __all__ = ["BuildResult", "EnvironmentBuildFailed", "ensure_environment", "environment_prefix"]
@@ -30,7 +30,7 @@ MARKER = Path("conda-meta") / "condatask.json"
 Outcome = Literal["created", "updated", "unchanged"]
 
 
-class EnvironmentBuildFailed(RuntimeError):
+class EnvironmentBuildFailed(StepFailed):
     """The environment could not be built; the message says which part failed."""
 
 
@@ -104,6 +104,9 @@ def _build(
 async def _install_conda(
     prefix: Path, requirements: EnvironmentRequirements, cache_dir: Path
 ) -> None:
+    # Imported here: the common case, an unchanged environment, needs no solver.
+    import rattler
+
     try:
         records = await rattler.solve(
             sources=list(requirements.channels),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
 from condatask.filterconf import FILTER_CONF, parse_filter_conf
 
 __all__ = ["DEFAULT_CHANNEL", "EnvironmentRequirements", "InvalidRequirements", "read_requirements"]

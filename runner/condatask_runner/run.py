@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from condatask_runner.errors import StepFailed
+
 __all__ = ["EnvironmentMissing", "command_environment", "exec_command", "parse_command"]
 
 # The shell's exit codes for "not found" and "not executable"; scripts and admins know them.
@@ -20,7 +22,7 @@ COMMAND_NOT_FOUND = 127
 COMMAND_NOT_EXECUTABLE = 126
 
 
-class EnvironmentMissing(RuntimeError):
+class EnvironmentMissing(StepFailed):
     """The named environment does not exist yet."""
 
 
