@@ -98,7 +98,7 @@ def _build(
     (prefix / MARKER).unlink(missing_ok=True)
     asyncio.run(_install_conda(prefix, requirements, cache_dir))
     if requirements.pip_requirements:
-        _install_pip(prefix, source, requirements)
+        _install_pip(prefix, source, requirements, cache_dir)
 
 
 async def _install_conda(
@@ -125,7 +125,12 @@ async def _install_conda(
         raise EnvironmentBuildFailed(f"The conda part failed: {error}") from error
 
 
-def _install_pip(prefix: Path, source: Path, requirements: EnvironmentRequirements) -> None:
+def _install_pip(
+    prefix: Path, source: Path, requirements: EnvironmentRequirements, cache_dir: Path
+) -> None:
+    # A pod's HOME may be unwritable; by default uv caches beside the environments instead.
+    environ = {"UV_CACHE_DIR": str(cache_dir / "uv"), **os.environ}
+    environ.pop("VIRTUAL_ENV", None)
     with tempfile.TemporaryDirectory(prefix="condatask-pip-") as scratch:
         requirements_file = _requirements_file(source, Path(scratch), requirements)
         command = [
@@ -138,7 +143,9 @@ def _install_pip(prefix: Path, source: Path, requirements: EnvironmentRequiremen
             str(requirements_file),
         ]
         # cwd = the checkout, so relative paths in requirements.txt mean what they say.
-        result = subprocess.run(command, cwd=source, capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            command, cwd=source, env=environ, capture_output=True, text=True, check=False
+        )
     if result.returncode != 0:
         raise EnvironmentBuildFailed(f"The pip part failed: {result.stderr.strip()}")
 
