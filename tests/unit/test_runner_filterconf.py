@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from condatask.filterconf import InvalidFilterConf, parse_filter_conf
 
 EXAMPLE = """
