@@ -109,6 +109,8 @@ def parse_spec(task: dict[str, Any]) -> models.GitTaskSpec:
     except pydantic.ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
+        if where == "repository.url":
+            raise Stall(Reason.INVALID_REPOSITORY_URL, _url_problem(task)) from error
         raise Stall(Reason.INVALID_SPEC, f"spec.{where}: {first['msg']}") from error
     try:
         gitsafety.validate_repo_url(spec.repository.url)
@@ -120,6 +122,15 @@ def parse_spec(task: dict[str, Any]) -> models.GitTaskSpec:
     except (gitsafety.InvalidBranch, schedule.InvalidSchedule) as error:
         raise Stall(Reason.INVALID_SPEC, str(error)) from error
     return spec
+
+
+def _url_problem(task: dict[str, Any]) -> str:
+    url = str(((task.get("spec") or {}).get("repository") or {}).get("url", ""))
+    try:
+        gitsafety.validate_repo_url(url)
+    except gitsafety.InvalidRepositoryURL as error:
+        return str(error)
+    return "The repository URL is not a Git URL this operator accepts."
 
 
 async def credentials(ctx: Context, namespace: str, spec: models.GitTaskSpec) -> str | None:

@@ -1,0 +1,110 @@
+"""The operator end to end through kubectl: apply a GitTask, wait for Ready, run its pod."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from condatask import names, resources
+from hack.conda_channel import TestArtifacts
+from hack.git_server import GitServer
+from hack.pod_steps import run_pod
+from tests.support.kubectl import Kubectl, poll
+from tests.support.operator import REPO_ROOT, OperatorProcess
+from tests.support.runner_steps import TASK_FILES
+
+pytestmark = pytest.mark.integration
+
+
+def _apply_example(kubectl: Kubectl, namespace: str, url: str, **spec: Any) -> dict[str, Any]:
+    manifest = yaml.safe_load((REPO_ROOT / "examples" / "gittask.yaml").read_text())
+    manifest["metadata"]["namespace"] = namespace
+    manifest["spec"]["repository"]["url"] = url
+    manifest["spec"].update(spec)
+    kubectl.apply(manifest)
+    return manifest
+
+
+def _ready(kubectl: Kubectl, namespace: str, name: str, operator: OperatorProcess) -> None:
+    done = kubectl("wait", "--for=condition=Ready", f"gittask/{name}", f"-n={namespace}",
+                   "--timeout=90s", check=False)  # fmt: skip
+    assert done.returncode == 0, f"{done.stderr}\n--- operator log ---\n{operator.tail()}"
+
+
+def test_applied_example_becomes_ready_with_an_owned_cronjob(
+    kubectl: Kubectl, namespace: str, operator: OperatorProcess, git_server: GitServer
+) -> None:
+    url = git_server.create_repository("example", TASK_FILES)
+    _apply_example(kubectl, namespace, url)
+    _ready(kubectl, namespace, "example", operator)
+
+    task = kubectl.get_json("gittask", "example", f"-n={namespace}")
+    status = task["status"]
+    assert isinstance(status["taskId"], int)
+    assert task["metadata"]["labels"][resources.LABEL_TASK_ID] == str(status["taskId"])
+    assert status["commit"] == git_server.head("example")
+    assert status["phase"] == "scheduled"
+    assert status["scriptPath"].endswith("/main.py")
+    assert status["behindCommits"] == 0
+    assert status["environment"]["message"] == (
+        "New environment 'my_new_env' created with requirements")  # fmt: skip
+
+    cronjob = kubectl.get_json("cronjob", status["cronJobName"], f"-n={namespace}")
+    assert cronjob["metadata"]["name"] == names.cronjob_name(status["taskId"])
+    assert cronjob["spec"]["schedule"] == "*/10 * * * *"
+    owner = cronjob["metadata"]["ownerReferences"][0]
+    assert (owner["kind"], owner["uid"]) == ("GitTask", task["metadata"]["uid"])
+    environment = kubectl.get_json("condaenvironments", f"-n={namespace}")["items"]
+    assert [e["spec"]["sourceTask"] for e in environment] == ["example"]
+    assert environment[0]["metadata"]["ownerReferences"][0]["uid"] == task["metadata"]["uid"]
+
+
+def test_the_emitted_pod_runs_the_script_in_its_environment(
+    kubectl: Kubectl,
+    namespace: str,
+    operator: OperatorProcess,
+    git_server: GitServer,
+    conda_test_artifacts: TestArtifacts,
+    tmp_path: Path,
+) -> None:
+    url = git_server.create_repository("runs", TASK_FILES)
+    _apply_example(kubectl, namespace, url, command="python main.py 0")
+    _ready(kubectl, namespace, "example", operator)
+    status = kubectl.get_json("gittask", "example", f"-n={namespace}")["status"]
+    cronjob = kubectl.get_json("cronjob", status["cronJobName"], f"-n={namespace}")
+
+    steps = run_pod(cronjob, tmp_path)
+
+    assert [step.name for step in steps] == ["checkout", "environment", "run"], steps[-1].output
+    assert all(step.returncode == 0 for step in steps), steps[-1].output
+    assert "Hello from conda, world! Hello from pip!" in steps[-1].output
+    checkout = tmp_path / "workspace" / "repo"
+    assert (checkout / "main.py").read_text() == TASK_FILES["main.py"]
+
+
+def test_a_bad_spec_stalls_with_a_reason_and_no_cronjob(
+    kubectl: Kubectl, namespace: str, operator: OperatorProcess, git_server: GitServer
+) -> None:
+    url = git_server.create_repository("empty", {"README.md": "no requirements here\n"})
+    _apply_example(kubectl, namespace, url)
+    stalled = poll(
+        lambda: _condition(kubectl, namespace, "example", "Stalled"),
+        timeout=60, interval=0.5, what="the Stalled condition",
+    )  # fmt: skip
+    assert stalled["status"] == "True"
+    assert stalled["reason"] == "RepositoryConfigNotFound"
+    assert "requirements.txt" in stalled["message"]
+    cronjobs = kubectl.get_json("cronjobs", f"-n={namespace}")
+    assert cronjobs["items"] == []
+
+
+def _condition(kubectl: Kubectl, namespace: str, name: str, kind: str) -> dict[str, Any] | None:
+    task = kubectl.get_json("gittask", name, f"-n={namespace}")
+    for condition in task.get("status", {}).get("conditions", []):
+        if condition["type"] == kind:
+            found: dict[str, Any] = condition
+            return found
+    return None

@@ -1,0 +1,110 @@
+"""Fixtures that run the real operator against the test control plane.
+
+The operator runs as a child process, exactly as `condatask-operator` runs in its pod, with
+settings that point the emitted pods at the local conda channel and wheelhouse.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hack.conda_channel import TestArtifacts
+from hack.controlplane import Layout
+from tests.support.kubectl import Kubectl
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+POLL_INTERVAL = 2.0
+
+
+@dataclasses.dataclass(frozen=True)
+class OperatorProcess:
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+@pytest.fixture(scope="session")
+def crds_installed(kubectl: Kubectl) -> None:
+    kubectl("apply", "--server-side", "-f", str(REPO_ROOT / "crds"))
+    kubectl("wait", "--for=condition=Established", "--timeout=60s",
+            "crd/gittasks.condatask.io", "crd/condaenvironments.condatask.io")  # fmt: skip
+
+
+def operator_environ(kubeconfig: Path, artifacts: TestArtifacts, cache: Path) -> dict[str, str]:
+    """The operator's settings for tests: local channel, local wheelhouse, a fast poll."""
+    environ = dict(os.environ)
+    environ.update(
+        KUBECONFIG=str(kubeconfig),
+        CONDATASK_CHANNELS=artifacts.channel_url,
+        CONDATASK_RUNNER_ENV=json.dumps(
+            {"UV_NO_INDEX": "1", "UV_FIND_LINKS": str(artifacts.wheelhouse)}
+        ),
+        CONDATASK_POLL_INTERVAL=str(POLL_INTERVAL),
+        CONDATASK_CACHE_DIR=str(cache),
+    )
+    return environ
+
+
+@pytest.fixture(scope="session")
+def operator(
+    control_plane: Layout,
+    crds_installed: None,
+    conda_test_artifacts: TestArtifacts,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[OperatorProcess]:
+    work = tmp_path_factory.mktemp("operator")
+    port = _free_port()
+    log = work / "operator.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "condatask_operator", "--verbose",
+             "--liveness", f"http://127.0.0.1:{port}/healthz"],
+            env=operator_environ(control_plane.kubeconfig, conda_test_artifacts, work / "cache"),
+            stdout=sink, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    running = OperatorProcess(process=process, log=log)
+    try:
+        _wait_alive(running, f"http://127.0.0.1:{port}/healthz")
+        yield running
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_alive(running: OperatorProcess, url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if running.process.poll() is not None:
+            raise RuntimeError(f"the operator exited:\n{running.tail()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"the operator did not become alive:\n{running.tail()}")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
