@@ -83,17 +83,19 @@ def _json_object(raw: str, *, empty_ok: bool) -> dict[str, Any]:
 
 def request_error(error: ValidationError) -> GatewayError:
     """A 400 whose message names the first bad field and whose error lists every problem."""
-    problems = error.errors()
-    first = problems[0]
+    first = error.errors()[0]
     field = ".".join(str(part) for part in first["loc"]) or "body"
     if first["type"] == "missing":
         message = f"Missing required field: {field}"
     else:
         message = f"Invalid value for field: {field}"
-    details = "; ".join(
-        f"{'.'.join(str(part) for part in p['loc']) or 'body'}: {p['msg']}" for p in problems
+    return GatewayError(400, message, _problems(error))
+
+
+def _problems(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in p['loc']) or 'body'}: {p['msg']}" for p in error.errors()
     )
-    return GatewayError(400, message, details)
 
 
 def check_repository(request: schemas.CreateTaskRequest) -> None:
@@ -117,19 +119,33 @@ def repository_name(url: str) -> str:
     return name or url
 
 
-def gittask_manifest(
-    request: schemas.CreateTaskRequest, *, task_id: int, namespace: str
-) -> dict[str, Any]:
-    """The GitTask for a POST; the schedule is left to the server's default."""
+def task_spec(request: schemas.CreateTaskRequest) -> models.GitTaskSpec:
+    """The GitTask spec for a POST, checked against the resource's own schema rules.
+
+    The model carries the CRD's patterns and bounds, so what the API server would refuse
+    is refused here, before a task id is spent; a refused repository URL or branch is the
+    contract's clone failure.
+    """
+    check_repository(request)
     mode = models.EnvironmentMode.CREATE
     if request.env_option == "existing":
         mode = models.EnvironmentMode.EXISTING
-    spec = models.GitTaskSpec(
-        display_name=request.task_name or repository_name(request.repo_url),
-        repository=models.Repository(url=request.repo_url, branch=request.branch),
-        command=request.command,
-        environment=models.Environment(name=request.env_name, mode=mode),
-    )
+    try:
+        return models.GitTaskSpec(
+            display_name=request.task_name or repository_name(request.repo_url),
+            repository=models.Repository(url=request.repo_url, branch=request.branch),
+            command=request.command,
+            environment=models.Environment(name=request.env_name, mode=mode),
+        )
+    except ValidationError as error:
+        # Only Repository checks more than the request model does (its URL pattern).
+        if {str(problem["loc"][0]) for problem in error.errors()} & {"url", "branch"}:
+            raise errors.invalid_repository() from None
+        raise GatewayError(400, "Invalid task specification", _problems(error)) from None
+
+
+def gittask_manifest(spec: models.GitTaskSpec, *, task_id: int, namespace: str) -> dict[str, Any]:
+    """The GitTask for a POST; the schedule is left to the server's default."""
     wire = spec.to_wire()
     # Send only what the caller chose; the API server fills the schema's defaults.
     wire = {key: wire[key] for key in ("displayName", "repository", "command", "environment")}

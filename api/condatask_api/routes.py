@@ -13,8 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
-from condatask import names, schedule
-from condatask_api import errors, mapping, schemas
+from condatask import models, names, schedule
+from condatask_api import errors, mapping
 from condatask_api.cluster import Cluster, GitTasks
 from condatask_api.errors import GatewayError
 from condatask_api.settings import Settings
@@ -37,12 +37,11 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.post("/api/git/tasks")
 async def create_task(request: web.Request) -> web.Response:
-    body = mapping.parse_create(await request.text())
-    mapping.check_repository(body)
+    spec = mapping.task_spec(mapping.parse_create(await request.text()))
     cluster, timeout = request.app[CLUSTER], request.app[SETTINGS].verdict_timeout
 
     async with cluster.tasks_for(bearer_token(request)) as tasks:
-        created = await _create(cluster, tasks, body)
+        created = await _create(cluster, tasks, spec)
         name = created["metadata"]["name"]
         try:
             task = await _first_verdict(tasks, name, within=timeout)
@@ -105,12 +104,10 @@ def _task_id(request: web.Request) -> int:
     return task_id
 
 
-async def _create(
-    cluster: Cluster, tasks: GitTasks, body: schemas.CreateTaskRequest
-) -> dict[str, Any]:
+async def _create(cluster: Cluster, tasks: GitTasks, spec: models.GitTaskSpec) -> dict[str, Any]:
     for _ in range(_NAME_ATTEMPTS):
         task_id = await cluster.allocate_task_id()
-        manifest = mapping.gittask_manifest(body, task_id=task_id, namespace=cluster.namespace)
+        manifest = mapping.gittask_manifest(spec, task_id=task_id, namespace=cluster.namespace)
         created = await tasks.create(manifest)
         if created is not None:
             return created

@@ -113,12 +113,19 @@ def test_parse_task_id(text: str, expected: int | None) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["ext::sh -c touch% /tmp/x", "-uhttps://x/y", "file:///etc", "not a url", "ftp://h/r.git"],
+    [
+        "ext::sh -c touch% /tmp/x",
+        "-uhttps://x/y",
+        "file:///etc",
+        "not a url",
+        "ftp://h/r.git",
+        "https://host-without-a-path",
+    ],
 )
-def test_check_repository_refuses_malformed_urls(url: str) -> None:
+def test_task_spec_refuses_malformed_urls(url: str) -> None:
     request = mapping.parse_create(_json({**CONTRACT_POST, "repo_url": url}))
     with pytest.raises(GatewayError) as caught:
-        mapping.check_repository(request)
+        mapping.task_spec(request)
     assert caught.value.body() == {
         "success": False,
         "message": "Invalid Git repository URL",
@@ -142,7 +149,7 @@ def test_repository_name(url: str, name: str) -> None:
 
 def test_manifest_follows_the_contract_request() -> None:
     request = mapping.parse_create(_json({**CONTRACT_POST, "env_option": "existing"}))
-    manifest = mapping.gittask_manifest(request, task_id=7, namespace="ns")
+    manifest = mapping.gittask_manifest(mapping.task_spec(request), task_id=7, namespace="ns")
     assert manifest["metadata"] == {
         "name": "task-7",
         "namespace": "ns",
@@ -158,8 +165,15 @@ def test_manifest_follows_the_contract_request() -> None:
 
 def test_manifest_defaults_the_display_name_to_the_repository_name() -> None:
     request = mapping.parse_create(_json({**CONTRACT_POST, "task_name": ""}))
-    manifest = mapping.gittask_manifest(request, task_id=1, namespace="ns")
+    manifest = mapping.gittask_manifest(mapping.task_spec(request), task_id=1, namespace="ns")
     assert manifest["spec"]["displayName"] == "repo"
+
+
+def test_task_spec_refuses_a_malformed_branch() -> None:
+    request = mapping.parse_create(_json({**CONTRACT_POST, "branch": "--orphan"}))
+    with pytest.raises(GatewayError) as caught:
+        mapping.task_spec(request)
+    assert caught.value.message == "Invalid Git repository URL"
 
 
 def test_rejection_of_the_url_by_the_api_server_is_the_contract_400() -> None:
