@@ -40,8 +40,12 @@ def run_pod(
 ) -> list[StepResult]:
     """Run init containers then containers; `volumes` maps volume names to local folders."""
     pod = pod_template(cronjob)
-    local = {v["name"]: Path(volumes[v["name"]]) if volumes and v["name"] in volumes
-             else root / v["name"] for v in pod.get("volumes", [])}  # fmt: skip
+    local = {
+        v["name"]: Path(volumes[v["name"]])
+        if volumes and v["name"] in volumes
+        else root / v["name"]
+        for v in pod.get("volumes", [])
+    }
     for folder in local.values():
         folder.mkdir(parents=True, exist_ok=True)
     results = []
@@ -67,12 +71,16 @@ def _run_container(
     argv[0] = _executable(argv[0])
     env = dict(os.environ if environ is None else environ)
     env.update({e["name"]: _localise(e.get("value", ""), mounts) for e in container.get("env", [])})
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout,
-                          check=False)  # fmt: skip
+    done = subprocess.run(
+        argv, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
     return StepResult(container["name"], done.returncode, done.stdout + done.stderr)
 
 
 def _localise(word: str, mounts: list[tuple[str, str]]) -> str:
+    if word.startswith("--") and "=" in word:
+        flag, _, value = word.partition("=")
+        return f"{flag}={_localise(value, mounts)}"
     for mount_path, folder in mounts:
         if word == mount_path or word.startswith(mount_path + "/"):
             return folder + word[len(mount_path) :]

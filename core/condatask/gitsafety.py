@@ -7,6 +7,7 @@ that runs commands or leak a credential into argv, a URL, a log or a status fiel
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import urllib.parse
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 __all__ = [
     "InvalidBranch",
     "InvalidRepositoryURL",
+    "basic_auth_header",
     "git_environment",
     "redact_url",
     "validate_branch",
@@ -160,6 +162,12 @@ def git_environment(
     if extra:
         env.update(extra)
     return env
+
+
+def basic_auth_header(username: str, password: str) -> str:
+    """The HTTP header git sends for a credentials Secret's `username` and `password`."""
+    pair = f"{username or 'git'}:{password}".encode()
+    return f"Authorization: Basic {base64.b64encode(pair).decode()}"
 
 
 def _single_line(value: str) -> str:

@@ -16,7 +16,6 @@ WORKSPACE_VOLUME = "workspace"
 ENVIRONMENTS_VOLUME = "environments"
 CREDENTIALS_VOLUME = "git-credentials"
 CREDENTIALS_PATH = "/etc/condatask/git"
-AUTH_HEADER_KEY = "authorization"
 
 
 def labels(task_name: str, task_id: int) -> dict[str, str]:
@@ -139,16 +138,17 @@ def _container(name: str, args: list[str], settings: Settings) -> dict[str, Any]
 def _checkout(
     spec: models.GitTaskSpec, commit: str, settings: Settings, credentials_secret: str | None
 ) -> dict[str, Any]:
+    # --flag=value throughout: a value that starts with "-" can never be read as an option.
     args = [
         "checkout",
-        "--repo-url", spec.repository.url,
-        "--branch", spec.repository.branch,
-        "--commit", commit,
-        "--dest", settings.checkout_path,
-    ]  # fmt: skip
+        f"--repo-url={spec.repository.url}",
+        f"--branch={spec.repository.branch}",
+        f"--commit={commit}",
+        f"--dest={settings.checkout_path}",
+    ]
     container = _container("checkout", args, settings)
     if credentials_secret:
-        args += ["--auth-header-file", f"{CREDENTIALS_PATH}/{AUTH_HEADER_KEY}"]
+        args.append(f"--credentials-dir={CREDENTIALS_PATH}")
         container["volumeMounts"].append(
             {"name": CREDENTIALS_VOLUME, "mountPath": CREDENTIALS_PATH, "readOnly": True}
         )
@@ -158,12 +158,11 @@ def _checkout(
 def _environment(spec: models.GitTaskSpec, settings: Settings) -> dict[str, Any]:
     args = [
         "environment",
-        "--name", spec.environment.name,
-        "--envs-dir", settings.environments_path,
-        "--source", settings.checkout_path,
-    ]  # fmt: skip
-    for channel in settings.channels:
-        args += ["--channel", channel]
+        f"--name={spec.environment.name}",
+        f"--envs-dir={settings.environments_path}",
+        f"--source={settings.checkout_path}",
+        *(f"--channel={channel}" for channel in settings.channels),
+    ]
     container = _container("environment", args, settings)
     container["volumeMounts"].append(_environments_mount(settings))
     return container
@@ -172,11 +171,11 @@ def _environment(spec: models.GitTaskSpec, settings: Settings) -> dict[str, Any]
 def _run(spec: models.GitTaskSpec, settings: Settings) -> dict[str, Any]:
     args = [
         "run",
-        "--env", spec.environment.name,
-        "--envs-dir", settings.environments_path,
-        "--workdir", settings.checkout_path,
-        "--command", spec.command,
-    ]  # fmt: skip
+        f"--env={spec.environment.name}",
+        f"--envs-dir={settings.environments_path}",
+        f"--workdir={settings.checkout_path}",
+        f"--command={spec.command}",
+    ]
     container = _container("run", args, settings)
     container["volumeMounts"].append(_environments_mount(settings))
     if spec.resources:

@@ -51,8 +51,14 @@ async def decide(
             task=task, spec=spec, repository=repository, commit=commit, filter_conf=filter_conf
         )
         await kube.apply_environment(body, task_name=meta["name"])
-    return _message(env, first_sync=first_sync, existed=found is not None, moved=moved,
-                    update_environment=update_environment, previous=task)  # fmt: skip
+    return _message(
+        env,
+        first_sync=first_sync,
+        existed=found is not None,
+        moved=moved,
+        update_environment=update_environment,
+        previous=task,
+    )
 
 
 def _message(

@@ -86,8 +86,9 @@ async def poll(
         return
     spec = task["spec"]["repository"]
     try:
-        auth = await reconcile.credentials(ctx, task["metadata"]["namespace"],
-                                           reconcile.parse_spec(task))  # fmt: skip
+        auth = await reconcile.credentials(
+            ctx, task["metadata"]["namespace"], reconcile.parse_spec(task)
+        )
         # Another task's fetch within half an interval is as good as ours.
         await ctx.repositories.fetch(
             spec["url"], auth_header=auth, fresh_after=time.monotonic() - SETTINGS.poll_interval / 2
@@ -115,9 +116,15 @@ async def job_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     if not task_name or meta.get("deletionTimestamp"):
         return
     job_status = body.get("status", {})
-    outcome = ("Succeeded" if job_status.get("succeeded") else
-               "Failed" if job_status.get("failed") else
-               "Running" if job_status.get("active") else "Pending")  # fmt: skip
+    outcome = (
+        "Succeeded"
+        if job_status.get("succeeded")
+        else "Failed"
+        if job_status.get("failed")
+        else "Running"
+        if job_status.get("active")
+        else "Pending"
+    )
     last_run = {
         "jobName": meta.get("name"),
         "startTime": job_status.get("startTime"),

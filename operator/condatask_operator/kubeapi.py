@@ -11,7 +11,7 @@ from typing import Any
 
 from kubernetes_asyncio import client
 
-from condatask import resources, taskids
+from condatask import gitsafety, resources, taskids
 from condatask.kube import is_status
 
 FIELD_MANAGER = "condatask-operator"
@@ -31,22 +31,36 @@ class Kube:
 
     async def label_task(self, namespace: str, name: str, labels: dict[str, str]) -> None:
         await self._custom.patch_namespaced_custom_object(
-            resources.GROUP, resources.VERSION, namespace, resources.GITTASK_PLURAL, name,
-            {"metadata": {"labels": labels}}, _content_type=_MERGE,
-        )  # fmt: skip
+            resources.GROUP,
+            resources.VERSION,
+            namespace,
+            resources.GITTASK_PLURAL,
+            name,
+            {"metadata": {"labels": labels}},
+            _content_type=_MERGE,
+        )
 
     async def patch_task_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         await self._custom.patch_namespaced_custom_object_status(
-            resources.GROUP, resources.VERSION, namespace, resources.GITTASK_PLURAL, name,
-            {"status": status}, _content_type=_MERGE,
-        )  # fmt: skip
+            resources.GROUP,
+            resources.VERSION,
+            namespace,
+            resources.GITTASK_PLURAL,
+            name,
+            {"status": status},
+            _content_type=_MERGE,
+        )
 
     async def apply_cronjob(self, body: dict[str, Any]) -> None:
         meta = body["metadata"]
         await self._batch.patch_namespaced_cron_job(
-            meta["name"], meta["namespace"], body,
-            field_manager=FIELD_MANAGER, force=True, _content_type=_APPLY,
-        )  # fmt: skip
+            meta["name"],
+            meta["namespace"],
+            body,
+            field_manager=FIELD_MANAGER,
+            force=True,
+            _content_type=_APPLY,
+        )
 
     async def get_environment(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
@@ -67,10 +81,16 @@ class Kube:
         """
         meta = body["metadata"]
         await self._custom.patch_namespaced_custom_object(
-            resources.GROUP, resources.VERSION, meta["namespace"], resources.CONDAENV_PLURAL,
-            meta["name"], body, field_manager=f"{FIELD_MANAGER}/{task_name}"[:128], force=True,
+            resources.GROUP,
+            resources.VERSION,
+            meta["namespace"],
+            resources.CONDAENV_PLURAL,
+            meta["name"],
+            body,
+            field_manager=f"{FIELD_MANAGER}/{task_name}"[:128],
+            force=True,
             _content_type=_APPLY,
-        )  # fmt: skip
+        )
 
     async def basic_auth_header(self, namespace: str, secret_name: str) -> str | None:
         """The HTTP Authorization header of a credentials Secret; None when it is missing."""
@@ -83,5 +103,4 @@ class Kube:
         data = {key: base64.b64decode(value).decode() for key, value in (secret.data or {}).items()}
         if "password" not in data:
             return None
-        pair = f"{data.get('username', 'git')}:{data['password']}".encode()
-        return f"Authorization: Basic {base64.b64encode(pair).decode()}"
+        return gitsafety.basic_auth_header(data.get("username", ""), data["password"])

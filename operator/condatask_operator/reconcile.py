@@ -67,10 +67,16 @@ async def reconcile(ctx: Context, task: dict[str, Any]) -> dict[str, Any]:
         sync = await resolve_remote(ctx, task, spec, auth_header)
         filter_conf = await check_repository(ctx, spec, sync.commit)
         status["environment"] = await environment.decide(
-            ctx.kube, task=task, spec=spec, repository=ctx.repositories, commit=sync.commit,
-            filter_conf=filter_conf, first_sync=not previous.get("commit"), moved=sync.moved,
+            ctx.kube,
+            task=task,
+            spec=spec,
+            repository=ctx.repositories,
+            commit=sync.commit,
+            filter_conf=filter_conf,
+            first_sync=not previous.get("commit"),
+            moved=sync.moved,
             update_environment=_update_environment_requested(meta),
-        )  # fmt: skip
+        )
         await apply_cronjob(ctx, task, spec, task_id, sync.commit)
     except Stall as stall:
         ctx.logger.warning("%s: %s", stall.reason, stall.message)
@@ -165,12 +171,12 @@ async def resolve_remote(
     except BranchNotFound as error:
         raise Stall(Reason.BRANCH_NOT_FOUND, str(error)) from error
     if synced is None:
-        return Sync(commit=remote, remote=remote, moved=True, changes=None,
-                    handled_request=request)  # fmt: skip
+        return Sync(commit=remote, remote=remote, moved=True, changes=None, handled_request=request)
     if request:
         changes = await ctx.repositories.changes(url, synced, remote)
-        return Sync(commit=remote, remote=remote, moved=True, changes=changes,
-                    handled_request=request)  # fmt: skip
+        return Sync(
+            commit=remote, remote=remote, moved=True, changes=changes, handled_request=request
+        )
     return Sync(commit=synced, remote=remote, moved=False, changes=None, handled_request=None)
 
 
@@ -197,8 +203,14 @@ async def apply_cronjob(
     ctx: Context, task: dict[str, Any], spec: models.GitTaskSpec, task_id: int, commit: str
 ) -> None:
     secret = spec.repository.secret_ref.name if spec.repository.secret_ref else None
-    body = cronjob.build(task=task, spec=spec, task_id=task_id, commit=commit,
-                         settings=ctx.settings, credentials_secret=secret)  # fmt: skip
+    body = cronjob.build(
+        task=task,
+        spec=spec,
+        task_id=task_id,
+        commit=commit,
+        settings=ctx.settings,
+        credentials_secret=secret,
+    )
     await ctx.kube.apply_cronjob(body)
 
 
@@ -219,8 +231,7 @@ async def _synced_status(
 ) -> dict[str, Any]:
     previous = task.get("status") or {}
     now = schedule.rfc3339(schedule.now())
-    ahead, behind = await ctx.repositories.divergence(spec.repository.url, sync.commit,
-                                                      sync.remote)  # fmt: skip
+    ahead, behind = await ctx.repositories.divergence(spec.repository.url, sync.commit, sync.remote)
     status: dict[str, Any] = {
         "phase": "suspended" if spec.suspend else "scheduled",
         "commit": sync.commit,
@@ -239,8 +250,11 @@ async def _synced_status(
     }
     if sync.moved:
         changes = sync.changes or FileChanges(new=[], changed=[], deleted=[])
-        status |= {"newFiles": changes.new, "changedFiles": changes.changed,
-                   "deletedFiles": changes.deleted}  # fmt: skip
+        status |= {
+            "newFiles": changes.new,
+            "changedFiles": changes.changed,
+            "deletedFiles": changes.deleted,
+        }
     if sync.handled_request:
         status |= {"handledUpdateRequest": sync.handled_request, "updatedAt": now}
     return status
@@ -251,8 +265,7 @@ def _stalled_status(task: dict[str, Any], stall: Stall) -> dict[str, Any]:
     # A caller waiting for its update request gets its answer even when the update failed.
     request = _pending_update_request(task)
     if request:
-        status |= {"handledUpdateRequest": request,
-                   "updatedAt": schedule.rfc3339(schedule.now())}  # fmt: skip
+        status |= {"handledUpdateRequest": request, "updatedAt": schedule.rfc3339(schedule.now())}
     return status
 
 

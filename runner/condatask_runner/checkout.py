@@ -14,10 +14,23 @@ from pathlib import Path
 
 import git
 
-from condatask.gitsafety import git_environment, redact_url, validate_branch, validate_repo_url
+from condatask.gitsafety import (
+    basic_auth_header,
+    git_environment,
+    redact_url,
+    validate_branch,
+    validate_repo_url,
+)
 from condatask_runner.errors import StepFailed
 
-__all__ = ["CheckoutFailed", "CheckoutResult", "checkout", "read_auth_header", "validate_commit"]
+__all__ = [
+    "CheckoutFailed",
+    "CheckoutResult",
+    "checkout",
+    "read_auth_header",
+    "read_credentials_dir",
+    "validate_commit",
+]
 
 _COMMIT = re.compile(r"^[0-9a-f]{7,64}$")
 
@@ -54,6 +67,15 @@ def read_auth_header(path: Path) -> str:
     if value.lower().startswith("authorization:"):
         return value
     return f"Authorization: {value}"
+
+
+def read_credentials_dir(path: Path) -> str:
+    """The header for a mounted credentials Secret (files `username` and `password`)."""
+    username = path / "username"
+    return basic_auth_header(
+        username.read_text(encoding="utf-8").strip() if username.exists() else "",
+        (path / "password").read_text(encoding="utf-8").strip(),
+    )
 
 
 def checkout(

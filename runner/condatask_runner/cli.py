@@ -39,6 +39,11 @@ def _add_checkout(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="file holding an HTTP Authorization header value (a mounted Secret)",
     )
+    parser.add_argument(
+        "--credentials-dir",
+        type=Path,
+        help="a mounted credentials Secret: files `password` and optionally `username`",
+    )
     parser.add_argument("--allow-file-url", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(handler=_checkout)
 
@@ -75,9 +80,11 @@ def _add_run(parser: argparse.ArgumentParser) -> None:
 
 
 def _checkout(args: argparse.Namespace) -> int:
-    from condatask_runner.checkout import checkout, read_auth_header
+    from condatask_runner.checkout import checkout, read_auth_header, read_credentials_dir
 
     header = read_auth_header(args.auth_header_file) if args.auth_header_file else None
+    if args.credentials_dir:
+        header = read_credentials_dir(args.credentials_dir)
     result = checkout(
         repo_url=args.repo_url,
         branch=args.branch,

@@ -29,8 +29,14 @@ def _apply_example(kubectl: Kubectl, namespace: str, url: str, **spec: Any) -> d
 
 
 def _ready(kubectl: Kubectl, namespace: str, name: str, operator: OperatorProcess) -> None:
-    done = kubectl("wait", "--for=condition=Ready", f"gittask/{name}", f"-n={namespace}",
-                   "--timeout=90s", check=False)  # fmt: skip
+    done = kubectl(
+        "wait",
+        "--for=condition=Ready",
+        f"gittask/{name}",
+        f"-n={namespace}",
+        "--timeout=90s",
+        check=False,
+    )
     assert done.returncode == 0, f"{done.stderr}\n--- operator log ---\n{operator.tail()}"
 
 
@@ -50,7 +56,8 @@ def test_applied_example_becomes_ready_with_an_owned_cronjob(
     assert status["scriptPath"].endswith("/main.py")
     assert status["behindCommits"] == 0
     assert status["environment"]["message"] == (
-        "New environment 'my_new_env' created with requirements")  # fmt: skip
+        "New environment 'my_new_env' created with requirements"
+    )
 
     cronjob = kubectl.get_json("cronjob", status["cronJobName"], f"-n={namespace}")
     assert cronjob["metadata"]["name"] == names.cronjob_name(status["taskId"])
@@ -92,8 +99,10 @@ def test_a_bad_spec_stalls_with_a_reason_and_no_cronjob(
     _apply_example(kubectl, namespace, url)
     stalled = poll(
         lambda: _condition(kubectl, namespace, "example", "Stalled"),
-        timeout=60, interval=0.5, what="the Stalled condition",
-    )  # fmt: skip
+        timeout=60,
+        interval=0.5,
+        what="the Stalled condition",
+    )
     assert stalled["status"] == "True"
     assert stalled["reason"] == "RepositoryConfigNotFound"
     assert "requirements.txt" in stalled["message"]

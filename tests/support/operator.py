@@ -39,8 +39,13 @@ class OperatorProcess:
 @pytest.fixture(scope="session")
 def crds_installed(kubectl: Kubectl) -> None:
     kubectl("apply", "--server-side", "-f", str(REPO_ROOT / "crds"))
-    kubectl("wait", "--for=condition=Established", "--timeout=60s",
-            "crd/gittasks.condatask.io", "crd/condaenvironments.condatask.io")  # fmt: skip
+    kubectl(
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/gittasks.condatask.io",
+        "crd/condaenvironments.condatask.io",
+    )
 
 
 def operator_environ(kubeconfig: Path, artifacts: TestArtifacts, cache: Path) -> dict[str, str]:
@@ -70,11 +75,18 @@ def operator(
     log = work / "operator.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "condatask_operator", "--verbose",
-             "--liveness", f"http://127.0.0.1:{port}/healthz"],
+            [
+                sys.executable,
+                "-m",
+                "condatask_operator",
+                "--verbose",
+                "--liveness",
+                f"http://127.0.0.1:{port}/healthz",
+            ],
             env=operator_environ(control_plane.kubeconfig, conda_test_artifacts, work / "cache"),
-            stdout=sink, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     running = OperatorProcess(process=process, log=log)
     try:
         _wait_alive(running, f"http://127.0.0.1:{port}/healthz")

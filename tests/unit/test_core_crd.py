@@ -24,7 +24,8 @@ def test_schemas_are_structural() -> None:
 
 def test_server_side_defaults_are_in_the_schema() -> None:
     spec = crd.gittask_crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"][
-        "spec"]  # fmt: skip
+        "spec"
+    ]
     assert spec["properties"]["schedule"]["default"] == "*/10 * * * *"
     assert spec["properties"]["repository"]["properties"]["branch"]["default"] == "main"
     assert set(spec["required"]) == {"repository", "command", "environment"}
@@ -44,7 +45,8 @@ def test_environment_names_become_dns1123_and_stay_distinct() -> None:
 def test_next_run_matches_the_schedule() -> None:
     after = schedule.parse_rfc3339("2025-05-01T10:31:10Z")
     assert schedule.rfc3339(schedule.next_run("*/10 * * * *", after=after)) == (
-        "2025-05-01T10:40:00Z")  # fmt: skip
+        "2025-05-01T10:40:00Z"
+    )
     assert schedule.rest_time("2025-05-01T10:30:00Z") == "2025-05-01 10:30:00"
 
 

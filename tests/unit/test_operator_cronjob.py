@@ -24,8 +24,13 @@ def _task(**spec: Any) -> tuple[dict[str, Any], models.GitTaskSpec]:
 
 def _build(task_id: int = 7, **spec: Any) -> dict[str, Any]:
     task, parsed = _task(**spec)
-    return cronjob.build(task=task, spec=parsed, task_id=task_id, commit=COMMIT,
-                         settings=Settings(channels=["file:///srv/channel"]))  # fmt: skip
+    return cronjob.build(
+        task=task,
+        spec=parsed,
+        task_id=task_id,
+        commit=COMMIT,
+        settings=Settings(channels=["file:///srv/channel"]),
+    )
 
 
 def _pod(body: dict[str, Any]) -> dict[str, Any]:
@@ -40,13 +45,16 @@ def test_cronjob_is_owned_by_the_task_and_named_from_its_id() -> None:
     assert meta["namespace"] == "jobs"
     owner = meta["ownerReferences"][0]
     assert (owner["kind"], owner["name"], owner["uid"], owner["controller"]) == (
-        "GitTask", "nightly", "u-1", True)  # fmt: skip
+        "GitTask",
+        "nightly",
+        "u-1",
+        True,
+    )
     assert meta["labels"][resources.LABEL_TASK_ID] == "12345"
 
 
 def test_schedule_and_policies_come_from_the_spec() -> None:
-    body = _build(schedule="5 4 * * *", timeZone="Europe/Berlin", suspend=True,
-                  timeoutSeconds=600)  # fmt: skip
+    body = _build(schedule="5 4 * * *", timeZone="Europe/Berlin", suspend=True, timeoutSeconds=600)
     spec = body["spec"]
     assert spec["schedule"] == "5 4 * * *"
     assert spec["timeZone"] == "Europe/Berlin"
@@ -59,12 +67,12 @@ def test_pod_checks_out_the_recorded_commit_then_builds_then_runs() -> None:
     pod = _pod(_build())
     checkout, environment = pod["initContainers"]
     assert [checkout["name"], environment["name"]] == ["checkout", "environment"]
-    assert checkout["args"][checkout["args"].index("--commit") + 1] == COMMIT
-    assert environment["args"][environment["args"].index("--name") + 1] == "my_new_env"
-    assert "file:///srv/channel" in environment["args"]
+    assert f"--commit={COMMIT}" in checkout["args"]
+    assert "--name=my_new_env" in environment["args"]
+    assert "--channel=file:///srv/channel" in environment["args"]
     (run,) = pod["containers"]
     assert run["name"] == "run"
-    assert run["args"][-2:] == ["--command", "python main.py --arg value"]
+    assert run["args"][-1] == "--command=python main.py --arg value"
     assert pod["restartPolicy"] == "Never"
 
 
@@ -78,14 +86,26 @@ def test_untrusted_text_stays_a_single_argument() -> None:
     pod = _pod(_build(command="python main.py; rm -rf /"))
     run = pod["containers"][0]
     assert run["command"] == ["condatask-runner"]
-    assert "python main.py; rm -rf /" in run["args"]
+    assert "--command=python main.py; rm -rf /" in run["args"]
+
+
+def test_option_like_values_stay_values() -> None:
+    pod = _pod(_build(command="--help"))
+    assert pod["containers"][0]["args"][-1] == "--command=--help"
 
 
 def test_credentials_are_mounted_not_inlined() -> None:
-    task, parsed = _task(repository={"url": "https://git.example.com/x.git",
-                                     "secretRef": {"name": "git-creds"}})  # fmt: skip
-    body = cronjob.build(task=task, spec=parsed, task_id=1, commit=COMMIT, settings=Settings(),
-                         credentials_secret="git-creds")  # fmt: skip
+    task, parsed = _task(
+        repository={"url": "https://git.example.com/x.git", "secretRef": {"name": "git-creds"}}
+    )
+    body = cronjob.build(
+        task=task,
+        spec=parsed,
+        task_id=1,
+        commit=COMMIT,
+        settings=Settings(),
+        credentials_secret="git-creds",
+    )
     pod = _pod(body)
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes[cronjob.CREDENTIALS_VOLUME]["secret"]["secretName"] == "git-creds"
