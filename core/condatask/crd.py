@@ -1,7 +1,8 @@
 """Generate the CustomResourceDefinitions in `crds/` from the pydantic models.
 
 Run `python -m condatask.crd` to rewrite them, or `python -m condatask.crd --check` to fail
-when the files in the repository no longer match the models (CI does this).
+when the files in the repository no longer match the models (CI does this). The Helm chart
+gets identical copies in `charts/condatask/crds/`, since Helm only installs CRDs from there.
 
 Pydantic emits JSON Schema with `$ref`, `anyOf` for optional fields and titles; the API
 server wants a structural OpenAPI v3 schema. The conversion inlines references, drops
@@ -22,6 +23,7 @@ from pydantic import BaseModel
 from condatask import models, resources
 
 CRD_DIR = Path(__file__).resolve().parents[2] / "crds"
+CHART_CRD_DIR = CRD_DIR.parent / "charts" / "condatask" / "crds"
 
 _DROPPED_KEYS = {"title", "discriminator"}
 
@@ -174,21 +176,24 @@ def condaenvironment_crd() -> dict[str, Any]:
 
 
 def rendered() -> dict[Path, str]:
-    """The text of every CRD file, by path."""
+    """The text of every CRD file, by path: once in `crds/`, once in the chart."""
     header = (
         "# Generated from core/condatask/models.py by `python -m condatask.crd`. Do not edit.\n"
     )
 
     return {
-        CRD_DIR / f"{crd['metadata']['name']}.yaml": header
+        directory / f"{crd['metadata']['name']}.yaml": header
         + yaml.safe_dump(crd, sort_keys=False, allow_unicode=True)
         for crd in (gittask_crd(), condaenvironment_crd())
+        for directory in (CRD_DIR, CHART_CRD_DIR)
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--check", action="store_true", help="fail when crds/ is stale")
+    parser.add_argument(
+        "--check", action="store_true", help="fail when crds/ or the chart's copy is stale"
+    )
     args = parser.parse_args(argv)
     stale = [
         path
@@ -199,8 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         for path in stale:
             print(f"{path} is stale: run `python -m condatask.crd`", file=sys.stderr)
         return 1 if stale else 0
-    CRD_DIR.mkdir(exist_ok=True)
     for path, text in rendered().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         print(f"wrote {path}")
     return 0
