@@ -1,0 +1,41 @@
+# Developer and CI entry points. Targets are grouped by area; add new groups below the last.
+
+PYTHON ?= .venv/bin/python
+VENV ?= .venv
+PYTEST_ARGS ?=
+
+.PHONY: help venv test cluster-build cluster-up cluster-down cluster-status
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+# --- Python environment -------------------------------------------------------------------
+
+venv: $(VENV)/.installed ## create .venv and install the project with its dev extra
+
+# The stamp is refreshed when pyproject.toml changes, so new dependencies get installed.
+$(VENV)/.installed: pyproject.toml
+	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# --- Tests --------------------------------------------------------------------------------
+
+# All tiers; integration tests start the test control plane themselves when it is not up.
+test: venv ## run every test (unit, API, integration)
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+# --- Test control plane (etcd, kube-apiserver, kube-controller-manager on 127.0.0.1) -------
+
+cluster-build: venv ## build or reuse the control plane binaries (cached outside the repo)
+	$(PYTHON) hack/cluster.py build
+
+cluster-up: venv ## start the control plane; writes .cluster/kubeconfig, no-op when up
+	$(PYTHON) hack/cluster.py up
+
+cluster-down: ## stop the control plane and remove its data
+	$(PYTHON) hack/cluster.py down
+
+cluster-status: ## exit 0 when the control plane is up and ready
+	$(PYTHON) hack/cluster.py status
