@@ -6,12 +6,18 @@ controllers creating objects on their own, and garbage collection through owner 
 
 from __future__ import annotations
 
+import json
 import secrets
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hack.controlplane import Layout
+from hack.controlplane.guard import NotTheTestCluster, check_test_cluster
+from hack.controlplane.processes import free_ports
 from tests.support.kubectl import Kubectl, poll
 
 pytestmark = pytest.mark.integration
@@ -209,3 +215,31 @@ def _configmap_exists(kubectl: Kubectl, namespace: str, name: str) -> bool:
 def _owner_names(obj: dict[str, Any], *, kind: str) -> list[str]:
     references = obj["metadata"].get("ownerReferences", [])
     return [r["name"] for r in references if r["kind"] == kind and r.get("controller")]
+
+
+def test_guard_refuses_a_kubeconfig_that_points_elsewhere(
+    control_plane: Layout, tmp_path: Path
+) -> None:
+    config = json.loads(control_plane.kubeconfig.read_text())
+    (other_port,) = free_ports(1)
+    config["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{other_port}"
+    elsewhere = tmp_path / "kubeconfig"
+    elsewhere.write_text(json.dumps(config))
+
+    check_test_cluster(control_plane, kubeconfig=control_plane.kubeconfig)
+    with pytest.raises(NotTheTestCluster, match="not the test control plane"):
+        check_test_cluster(control_plane, kubeconfig=elsewhere)
+
+
+def test_guard_refuses_a_cluster_without_this_checkouts_marker(
+    control_plane: Layout, tmp_path: Path
+) -> None:
+    # The same server, but the record of another checkout: its token cannot match the marker.
+    other = Layout(cache_dir=control_plane.cache_dir, cluster_dir=tmp_path / ".cluster")
+    other.bin_dir.mkdir(parents=True)
+    (other.bin_dir / "kubectl").symlink_to(control_plane.bin_dir / "kubectl")
+    shutil.copy(control_plane.state_file, other.state_file)
+    other.cluster_id_file.write_text(secrets.token_hex(16) + "\n")
+
+    with pytest.raises(NotTheTestCluster, match="marker"):
+        check_test_cluster(other, kubeconfig=control_plane.kubeconfig)
