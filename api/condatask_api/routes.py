@@ -26,6 +26,8 @@ SETTINGS = web.AppKey("settings", Settings)
 
 # A new id is taken when `task-<id>` already exists (someone named a kubectl task so).
 _NAME_ATTEMPTS = 5
+# How long a failed create waits for its deleted task to disappear (finalizers run first).
+_REMOVAL_WAIT = 10.0
 
 routes = web.RouteTableDef()
 
@@ -154,10 +156,16 @@ async def _update_handled(
 
 
 async def _remove(tasks: GitTasks, name: str) -> None:
+    """Delete a task that failed, and see it gone, so the answer leaves nothing behind."""
     try:
         await tasks.delete(name)
+        # The operator's finalizer holds the object for a moment after the delete.
+        async with asyncio.timeout(_REMOVAL_WAIT):
+            await tasks.wait_for(name, done=lambda _: False)
     except GatewayError as error:
         # The answer still tells the caller what failed; an admin must clean up.
         logger.warning("Could not remove GitTask %s/%s: %s", tasks.namespace, name, error)
+    except TimeoutError:
+        logger.warning("GitTask %s/%s is deleted but not yet gone", tasks.namespace, name)
     else:
         logger.info("Removed GitTask %s/%s after a failed create", tasks.namespace, name)
