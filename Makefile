@@ -23,7 +23,9 @@ $(VENV)/.installed: pyproject.toml
 # --- Tests --------------------------------------------------------------------------------
 
 # All tiers; integration tests start the test control plane themselves when it is not up.
-test: venv ## run every test (unit, API, integration)
+# The binaries are built first, outside pytest, so a first (long) build is not cut short by
+# the per-test timeout of the fixture that starts the control plane.
+test: venv cluster-build ## run every test (unit, API, integration)
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 # --- Test control plane (etcd, kube-apiserver, kube-controller-manager on 127.0.0.1) -------
