@@ -67,6 +67,10 @@ def down(layout: Layout) -> None:
 
 def _up(layout: Layout) -> bool:
     current = status(layout)
+    if current.running and all(current.running.values()) and not current.ready:
+        # All processes run but /readyz did not answer ok: on a loaded machine (a build beside
+        # it) that is slowness, not death; give it time before replacing a working cluster.
+        current = _await_ready(layout, timeout=60.0)
     if current.healthy:
         link_tools(layout)
         print(f"up: already running at {current.server}", flush=True)
@@ -86,6 +90,15 @@ def _up(layout: Layout) -> bool:
     print(f"up: control plane ready in {time.monotonic() - started:.1f}s", flush=True)
     print(f"up: export KUBECONFIG={layout.kubeconfig}", flush=True)
     return True
+
+
+def _await_ready(layout: Layout, *, timeout: float) -> ClusterStatus:
+    deadline = time.monotonic() + timeout
+    current = status(layout)
+    while not current.healthy and time.monotonic() < deadline:
+        time.sleep(1.0)
+        current = status(layout)
+    return current
 
 
 def _down(layout: Layout) -> None:

@@ -156,7 +156,7 @@ def _key_usage(*, ca: bool) -> x509.KeyUsage:
     return x509.KeyUsage(
         digital_signature=True,
         content_commitment=False,
-        key_encipherment=not ca,
+        key_encipherment=False,  # every key here is ECDSA, which signs and never encrypts
         data_encipherment=False,
         key_agreement=False,
         key_cert_sign=ca,
