@@ -13,7 +13,7 @@ import pytest
 
 from hack.controlplane import Layout, default_layout, down, up
 from hack.controlplane.guard import check_test_cluster
-from tests.support.kubectl import Kubectl, poll, unique_name
+from tests.support.kubectl import Kubectl, fresh_namespace
 
 pytest_plugins = ["tests.support.fixtures", "tests.support.operator"]
 
@@ -56,24 +56,10 @@ def kubectl(control_plane: Layout, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture
 def namespace(kubectl: Kubectl, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh namespace for one test, ready for pods (its default ServiceAccount exists)."""
-    name = unique_name(f"t-{request.node.name}")
-    kubectl("create", "namespace", name)
-    # The ServiceAccount admission plugin rejects pods until the serviceaccount controller has
-    # created "default"; waiting here spares every test that creates workloads a flaky start.
-    poll(
-        lambda: (
-            True
-            if kubectl(
-                "get", "serviceaccount", "default", f"--namespace={name}", check=False
-            ).returncode
-            == 0
-            else None
-        ),
-        timeout=30,
-        interval=0.2,
-        what=f"the default ServiceAccount in namespace {name}",
-    )
-    yield name
-    # Namespace deletion finishes in the background (the namespace controller empties it).
-    kubectl("delete", "namespace", name, "--wait=false", check=False)
+    """A fresh namespace for one test, ready for pods (its default ServiceAccount exists).
+
+    The test operator does not watch these namespaces (see `task_namespace`), so tests that
+    play the operator's part themselves are never raced by the real one.
+    """
+    with fresh_namespace(kubectl, f"t-{request.node.name}") as name:
+        yield name

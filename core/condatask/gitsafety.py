@@ -81,6 +81,12 @@ def _validate_scheme_url(url: str, *, allow_file: bool) -> str:
         raise InvalidRepositoryURL(
             "The repository URL must not contain a password; use a credentials Secret."
         )
+    # Over HTTP(S) a user name is a credential too (tokens are often passed as one), and the
+    # URL is shown in status and replies; ssh://git@host is the normal form for SSH.
+    if parts.username is not None and scheme != "ssh":
+        raise InvalidRepositoryURL(
+            "The repository URL must not contain user information; use a credentials Secret."
+        )
     if parts.username is not None and parts.username.startswith("-"):
         raise InvalidRepositoryURL("The repository user name must not start with '-'.")
     return url

@@ -19,7 +19,10 @@ DEFAULT_SCHEDULE = "*/10 * * * *"
 
 # Kept in step with condatask.gitsafety: the schema rejects what obviously is not a Git
 # URL, and the operator's stricter check explains the rest in a condition.
-REPO_URL_PATTERN = r"^((https?|ssh)://[^\s@/]+(@[^\s/]+)?/\S+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\S+)$"
+REPO_URL_PATTERN = (
+    r"^(https?://[^\s@/]+/\S+|ssh://([^\s@/]+@)?[^\s@/]+/\S+"
+    r"|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\S+)$"
+)
 BRANCH_PATTERN = r"^[^-\s~^:?*\[\\][^\s~^:?*\[\\]*$"
 ENVIRONMENT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 SCHEDULE_PATTERN = r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$"

@@ -23,6 +23,7 @@ from condatask_operator.repository import Repositories, RepositoryError
 from condatask_operator.stall import Stall
 
 SETTINGS = config.load()
+KOPF_PREFIX = f"operator.{resources.GROUP}"
 GITTASKS = (resources.GROUP, resources.VERSION, resources.GITTASK_PLURAL)
 
 # Stalls that a change on the remote can heal: the poll retries them.
@@ -38,10 +39,12 @@ _REMOTE_REASONS = {
 
 @kopf.on.startup()
 async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    # Our own prefix for kopf's bookkeeping, and no finalizers: owner references clean up.
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=resources.GROUP)
+    # kopf's bookkeeping under a prefix of its own. Not `condatask.io` itself: kopf ignores
+    # every annotation under its storage prefix when it compares objects, and our update
+    # request annotations live there. No finalizers: owner references clean up.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=KOPF_PREFIX)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=resources.GROUP, key="last-handled-configuration"
+        prefix=KOPF_PREFIX, key="last-handled-configuration"
     )
     settings.posting.level = logging.INFO
     memo.context = reconcile.Context(

@@ -41,13 +41,13 @@ def _ready(kubectl: Kubectl, namespace: str, name: str, operator: OperatorProces
 
 
 def test_applied_example_becomes_ready_with_an_owned_cronjob(
-    kubectl: Kubectl, namespace: str, operator: OperatorProcess, git_server: GitServer
+    kubectl: Kubectl, task_namespace: str, operator: OperatorProcess, git_server: GitServer
 ) -> None:
     url = git_server.create_repository("example", TASK_FILES)
-    _apply_example(kubectl, namespace, url)
-    _ready(kubectl, namespace, "example", operator)
+    _apply_example(kubectl, task_namespace, url)
+    _ready(kubectl, task_namespace, "example", operator)
 
-    task = kubectl.get_json("gittask", "example", f"-n={namespace}")
+    task = kubectl.get_json("gittask", "example", f"-n={task_namespace}")
     status = task["status"]
     assert isinstance(status["taskId"], int)
     assert task["metadata"]["labels"][resources.LABEL_TASK_ID] == str(status["taskId"])
@@ -59,29 +59,29 @@ def test_applied_example_becomes_ready_with_an_owned_cronjob(
         "New environment 'my_new_env' created with requirements"
     )
 
-    cronjob = kubectl.get_json("cronjob", status["cronJobName"], f"-n={namespace}")
+    cronjob = kubectl.get_json("cronjob", status["cronJobName"], f"-n={task_namespace}")
     assert cronjob["metadata"]["name"] == names.cronjob_name(status["taskId"])
     assert cronjob["spec"]["schedule"] == "*/10 * * * *"
     owner = cronjob["metadata"]["ownerReferences"][0]
     assert (owner["kind"], owner["uid"]) == ("GitTask", task["metadata"]["uid"])
-    environment = kubectl.get_json("condaenvironments", f"-n={namespace}")["items"]
+    environment = kubectl.get_json("condaenvironments", f"-n={task_namespace}")["items"]
     assert [e["spec"]["sourceTask"] for e in environment] == ["example"]
     assert environment[0]["metadata"]["ownerReferences"][0]["uid"] == task["metadata"]["uid"]
 
 
 def test_the_emitted_pod_runs_the_script_in_its_environment(
     kubectl: Kubectl,
-    namespace: str,
+    task_namespace: str,
     operator: OperatorProcess,
     git_server: GitServer,
     conda_test_artifacts: TestArtifacts,
     tmp_path: Path,
 ) -> None:
     url = git_server.create_repository("runs", TASK_FILES)
-    _apply_example(kubectl, namespace, url, command="python main.py 0")
-    _ready(kubectl, namespace, "example", operator)
-    status = kubectl.get_json("gittask", "example", f"-n={namespace}")["status"]
-    cronjob = kubectl.get_json("cronjob", status["cronJobName"], f"-n={namespace}")
+    _apply_example(kubectl, task_namespace, url, command="python main.py 0")
+    _ready(kubectl, task_namespace, "example", operator)
+    status = kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"]
+    cronjob = kubectl.get_json("cronjob", status["cronJobName"], f"-n={task_namespace}")
 
     steps = run_pod(cronjob, tmp_path)
 
@@ -93,12 +93,12 @@ def test_the_emitted_pod_runs_the_script_in_its_environment(
 
 
 def test_a_bad_spec_stalls_with_a_reason_and_no_cronjob(
-    kubectl: Kubectl, namespace: str, operator: OperatorProcess, git_server: GitServer
+    kubectl: Kubectl, task_namespace: str, operator: OperatorProcess, git_server: GitServer
 ) -> None:
     url = git_server.create_repository("empty", {"README.md": "no requirements here\n"})
-    _apply_example(kubectl, namespace, url)
+    _apply_example(kubectl, task_namespace, url)
     stalled = poll(
-        lambda: _condition(kubectl, namespace, "example", "Stalled"),
+        lambda: _condition(kubectl, task_namespace, "example", "Stalled"),
         timeout=60,
         interval=0.5,
         what="the Stalled condition",
@@ -106,7 +106,7 @@ def test_a_bad_spec_stalls_with_a_reason_and_no_cronjob(
     assert stalled["status"] == "True"
     assert stalled["reason"] == "RepositoryConfigNotFound"
     assert "requirements.txt" in stalled["message"]
-    cronjobs = kubectl.get_json("cronjobs", f"-n={namespace}")
+    cronjobs = kubectl.get_json("cronjobs", f"-n={task_namespace}")
     assert cronjobs["items"] == []
 
 

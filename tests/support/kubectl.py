@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -69,3 +70,30 @@ def unique_name(hint: str, *, max_length: int = 63) -> str:
     stem = re.sub(r"[^a-z0-9-]+", "-", hint.lower()).strip("-")
     stem = stem[: max_length - len(suffix) - 1].rstrip("-")
     return f"{stem}-{suffix}" if stem else suffix
+
+
+@contextlib.contextmanager
+def fresh_namespace(kubectl: Kubectl, hint: str) -> Iterator[str]:
+    """A new namespace named from `hint`, ready for pods (its default ServiceAccount exists)."""
+    name = unique_name(hint)
+    kubectl("create", "namespace", name)
+    # The ServiceAccount admission plugin rejects pods until the serviceaccount controller has
+    # created "default"; waiting here spares every test that creates workloads a flaky start.
+    poll(
+        lambda: (
+            True
+            if kubectl(
+                "get", "serviceaccount", "default", f"--namespace={name}", check=False
+            ).returncode
+            == 0
+            else None
+        ),
+        timeout=30,
+        interval=0.2,
+        what=f"the default ServiceAccount in namespace {name}",
+    )
+    try:
+        yield name
+    finally:
+        # Namespace deletion finishes in the background (the namespace controller empties it).
+        kubectl("delete", "namespace", name, "--wait=false", check=False)

@@ -21,10 +21,13 @@ import pytest
 
 from hack.conda_channel import TestArtifacts
 from hack.controlplane import Layout
-from tests.support.kubectl import Kubectl
+from tests.support.kubectl import Kubectl, fresh_namespace
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POLL_INTERVAL = 2.0
+# The test operator watches only namespaces with this prefix (a kopf glob), so API-tier tests
+# that answer as the operator in their own namespaces never race the real one.
+WATCHED_PREFIX = "op-"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +49,15 @@ def crds_installed(kubectl: Kubectl) -> None:
         "crd/gittasks.condatask.io",
         "crd/condaenvironments.condatask.io",
     )
+
+
+@pytest.fixture
+def task_namespace(
+    kubectl: Kubectl, operator: OperatorProcess, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A fresh namespace that the real test operator watches."""
+    with fresh_namespace(kubectl, f"{WATCHED_PREFIX}{request.node.name}") as name:
+        yield name
 
 
 def operator_environ(kubeconfig: Path, artifacts: TestArtifacts, cache: Path) -> dict[str, str]:

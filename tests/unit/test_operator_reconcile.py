@@ -60,3 +60,11 @@ def test_a_good_spec_parses_with_defaults() -> None:
 )
 def test_script_path_follows_the_command(command: str, path: str) -> None:
     assert reconcile.script_path(command, "/workspace/repo") == path
+
+
+def test_a_user_name_in_an_https_url_is_refused_as_a_credential() -> None:
+    with pytest.raises(Stall) as stall:
+        reconcile.parse_spec(_task(repository={"url": "https://ghp_token@host/team/x.git"}))
+    assert stall.value.reason == Reason.INVALID_REPOSITORY_URL
+    assert "ghp_token" not in stall.value.message
+    assert reconcile.parse_spec(_task(repository={"url": "ssh://git@host/team/x.git"}))

@@ -21,7 +21,6 @@ from condatask.gitsafety import (
         "http://127.0.0.1:8080/repo.git",
         "ssh://git@github.com/org/repo.git",
         "git@github.com:org/repo.git",
-        "https://token@example.com/x.git",
         "http://[::1]:9000/repo.git",
     ],
 )
@@ -42,6 +41,7 @@ def test_accepts_network_urls(url: str) -> None:
         "/etc/passwd",
         "../repo",
         "https://user:pass@host/x",
+        "https://token@example.com/x.git",  # a token passed as the user name
         "https://host/x y",
         "https://host/x\n",
         "https://host/x\x00",
