@@ -41,3 +41,28 @@ cluster-down: ## stop the control plane and remove its data
 
 cluster-status: ## exit 0 when the control plane is up and ready
 	$(PYTHON) hack/cluster.py status
+
+# --- The product on this machine (control plane, operator, gateway) -----------------------
+
+.PHONY: up down demo lint crds
+
+up: venv ## start control plane, operator and gateway in the background; writes .cluster/env
+	$(PYTHON) -m hack.stack up
+
+down: ## stop the gateway, the operator and the control plane
+	$(PYTHON) -m hack.stack down
+
+demo: venv ## the main job: everything up, a task from a Git repository, its run, an update
+	$(PYTHON) -m hack.demo
+
+# --- Code checks ----------------------------------------------------------------------------
+
+crds: venv ## regenerate crds/ and the chart's copy from the pydantic models
+	$(PYTHON) -m condatask.crd
+
+lint: venv ## formatter, linter, strict typing, layering, and CRDs in step with the models
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+	$(PYTHON) -m condatask.crd --check
