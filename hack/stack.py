@@ -107,10 +107,9 @@ def _start(layout: Layout, artifacts: TestArtifacts) -> dict[str, Any]:
             [
                 python,
                 "-m",
-                "condatask_operator",
+                _marker("operator"),
                 "--liveness",
                 f"http://127.0.0.1:{liveness_port}/healthz",
-                _marker("operator"),
             ],
             log_file=layout.log_dir / "operator.log",
             cwd=layout.cluster_dir,
@@ -119,14 +118,13 @@ def _start(layout: Layout, artifacts: TestArtifacts) -> dict[str, Any]:
             [
                 python,
                 "-m",
-                "condatask_api",
+                _marker("gateway"),
                 "--namespace",
                 NAMESPACE,
                 "--port",
                 str(gateway_port),
                 "--auth",
                 "bearer",
-                _marker("gateway"),
             ],
             log_file=layout.log_dir / "gateway.log",
             cwd=layout.cluster_dir,
@@ -144,8 +142,9 @@ def _start(layout: Layout, artifacts: TestArtifacts) -> dict[str, Any]:
 
 
 def _marker(name: str) -> str:
-    # An argument the process ignores but `processes.stop` can see in its command line.
-    return f"--condatask-stack={name}"
+    # What `processes.stop` looks for in the command line before it signals a recorded pid,
+    # so a pid reused by another program is never killed.
+    return {"operator": "condatask_operator", "gateway": "condatask_api"}[name]
 
 
 def _alive(layout: Layout, state: dict[str, Any]) -> bool:
