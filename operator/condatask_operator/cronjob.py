@@ -16,6 +16,7 @@ WORKSPACE_VOLUME = "workspace"
 ENVIRONMENTS_VOLUME = "environments"
 CREDENTIALS_VOLUME = "git-credentials"
 CREDENTIALS_PATH = "/etc/condatask/git"
+RUNNER_UID = 1000  # the image's non-root user
 
 
 def labels(task_name: str, task_id: int) -> dict[str, str]:
@@ -105,6 +106,15 @@ def _job_spec(
             "metadata": {"labels": task_labels},
             "spec": {
                 "restartPolicy": "Never",
+                # The Pod Security "restricted" level; fsGroup lets uid 1000 write the
+                # environments volume whoever created it.
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "runAsUser": RUNNER_UID,
+                    "runAsGroup": RUNNER_UID,
+                    "fsGroup": RUNNER_UID,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
                 "initContainers": init_containers,
                 "containers": [_run(spec, settings)],
                 "volumes": volumes,
@@ -129,8 +139,7 @@ def _container(name: str, args: list[str], settings: Settings) -> dict[str, Any]
         "volumeMounts": [{"name": WORKSPACE_VOLUME, "mountPath": settings.workspace_path}],
         "securityContext": {
             "allowPrivilegeEscalation": False,
-            "runAsNonRoot": True,
-            "runAsUser": 1000,
+            "capabilities": {"drop": ["ALL"]},
         },
     }
 

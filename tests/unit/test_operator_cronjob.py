@@ -116,3 +116,12 @@ def test_cronjob_name_fits_the_kubernetes_limit() -> None:
     name = names.cronjob_name(2**63 - 1)
     assert len(name) <= names.CRONJOB_NAME_MAX
     assert names.is_dns1123_label(name)
+
+
+def test_task_pods_meet_the_restricted_pod_security_level() -> None:
+    pod = _pod(_build())
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    for container in [*pod["initContainers"], *pod["containers"]]:
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+        assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
