@@ -46,8 +46,13 @@ def build(
     commit: str,
     settings: Settings,
     credentials_secret: str | None = None,
+    refresh_environment: bool = True,
 ) -> dict[str, Any]:
-    """The CronJob manifest for `task` running `commit`."""
+    """The CronJob manifest for `task` running `commit`.
+
+    Without `refresh_environment` (an update asked not to touch it) the pod only creates the
+    environment when it is missing.
+    """
     task_labels = labels(task["metadata"]["name"], task_id)
     cronjob_spec: dict[str, Any] = {
         "schedule": spec.schedule,
@@ -57,7 +62,9 @@ def build(
         "failedJobsHistoryLimit": spec.failed_jobs_history_limit,
         "jobTemplate": {
             "metadata": {"labels": task_labels},
-            "spec": _job_spec(spec, commit, settings, task_labels, credentials_secret),
+            "spec": _job_spec(
+                spec, commit, settings, task_labels, credentials_secret, refresh_environment
+            ),
         },
     }
     if spec.time_zone:
@@ -81,6 +88,7 @@ def _job_spec(
     settings: Settings,
     task_labels: dict[str, str],
     credentials_secret: str | None,
+    refresh_environment: bool,
 ) -> dict[str, Any]:
     volumes: list[dict[str, Any]] = [
         {"name": WORKSPACE_VOLUME, "emptyDir": {}},
@@ -98,7 +106,7 @@ def _job_spec(
         )
     init_containers = [_checkout(spec, commit, settings, credentials_secret)]
     if spec.environment.mode == models.EnvironmentMode.CREATE:
-        init_containers.append(_environment(spec, settings))
+        init_containers.append(_environment(spec, settings, refresh=refresh_environment))
     job: dict[str, Any] = {
         # A run that fails is reported, not retried: the next schedule is the retry.
         "backoffLimit": 0,
@@ -164,13 +172,14 @@ def _checkout(
     return container
 
 
-def _environment(spec: models.GitTaskSpec, settings: Settings) -> dict[str, Any]:
+def _environment(spec: models.GitTaskSpec, settings: Settings, *, refresh: bool) -> dict[str, Any]:
     args = [
         "environment",
         f"--name={spec.environment.name}",
         f"--envs-dir={settings.environments_path}",
         f"--source={settings.checkout_path}",
         *(f"--channel={channel}" for channel in settings.channels),
+        *([] if refresh else ["--keep-existing"]),
     ]
     container = _container("environment", args, settings)
     container["volumeMounts"].append(_environments_mount(settings))

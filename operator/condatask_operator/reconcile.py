@@ -77,7 +77,9 @@ async def reconcile(ctx: Context, task: dict[str, Any]) -> dict[str, Any]:
             moved=sync.moved,
             update_environment=_update_environment_requested(meta),
         )
-        await apply_cronjob(ctx, task, spec, task_id, sync.commit)
+        await apply_cronjob(
+            ctx, task, spec, task_id, sync.commit, refresh=_update_environment_requested(meta)
+        )
     except Stall as stall:
         ctx.logger.warning("%s: %s", stall.reason, stall.message)
         status |= _stalled_status(task, stall)
@@ -200,7 +202,13 @@ async def check_repository(
 
 
 async def apply_cronjob(
-    ctx: Context, task: dict[str, Any], spec: models.GitTaskSpec, task_id: int, commit: str
+    ctx: Context,
+    task: dict[str, Any],
+    spec: models.GitTaskSpec,
+    task_id: int,
+    commit: str,
+    *,
+    refresh: bool,
 ) -> None:
     secret = spec.repository.secret_ref.name if spec.repository.secret_ref else None
     body = cronjob.build(
@@ -210,6 +218,7 @@ async def apply_cronjob(
         commit=commit,
         settings=ctx.settings,
         credentials_secret=secret,
+        refresh_environment=refresh,
     )
     await ctx.kube.apply_cronjob(body)
 

@@ -64,6 +64,11 @@ def _add_environment(parser: argparse.ArgumentParser) -> None:
         help="use only the --channel channels, ignoring the repository's",
     )
     parser.add_argument("--cache-dir", type=Path, help="package cache (default ENVS_DIR/.cache)")
+    parser.add_argument(
+        "--keep-existing",
+        action="store_true",
+        help="leave an environment that was built before as it is; only create a missing one",
+    )
     parser.set_defaults(handler=_environment)
 
 
@@ -112,6 +117,7 @@ def _environment(args: argparse.Namespace) -> int:
         source=args.source,
         requirements=requirements,
         cache_dir=args.cache_dir,
+        keep_existing=args.keep_existing,
     )
     print(result.summary(args.name), flush=True)
     return 0

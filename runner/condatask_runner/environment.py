@@ -27,7 +27,7 @@ from condatask_runner.requirements import REQUIREMENTS_TXT, EnvironmentRequireme
 __all__ = ["BuildResult", "EnvironmentBuildFailed", "ensure_environment", "environment_prefix"]
 
 MARKER = Path("conda-meta") / "condatask.json"
-Outcome = Literal["created", "updated", "unchanged"]
+Outcome = Literal["created", "updated", "unchanged", "kept"]
 
 
 class EnvironmentBuildFailed(StepFailed):
@@ -62,13 +62,21 @@ def ensure_environment(
     source: Path,
     requirements: EnvironmentRequirements,
     cache_dir: Path | None = None,
+    keep_existing: bool = False,
 ) -> BuildResult:
-    """Create or update environment `name` unless its recorded hash already matches."""
+    """Create or update environment `name` unless its recorded hash already matches.
+
+    With `keep_existing`, an environment that was built before is left as it is (the task
+    was updated with `update_env: false`); only a missing one is created.
+    """
     started = time.monotonic()
     prefix = environment_prefix(envs_dir, name)
     wanted = requirements.content_hash
-    if recorded_hash(prefix) == wanted:
+    recorded = recorded_hash(prefix)
+    if recorded == wanted:
         return BuildResult("unchanged", prefix, wanted, time.monotonic() - started)
+    if keep_existing and recorded is not None:
+        return BuildResult("kept", prefix, recorded, time.monotonic() - started)
 
     envs_dir.mkdir(parents=True, exist_ok=True)
     with filelock.FileLock(envs_dir / f".{name}.lock"):

@@ -80,6 +80,22 @@ def test_changed_requirements_update_the_environment(
     assert env_python(envs_dir, IMPORT_BOTH) == "Hello from pip!"
 
 
+def test_keep_existing_leaves_a_built_environment_alone(
+    runner: RunnerCommand, conda_test_artifacts: TestArtifacts, source: Path, tmp_path: Path
+) -> None:
+    envs_dir = tmp_path / "envs"
+    args = environment_args(source, envs_dir, conda_test_artifacts.channel_url)
+    (source / "requirements.txt").write_text("")
+    assert "created" in check_output(runner(*args, "--keep-existing"))
+
+    (source / "requirements.txt").write_text("condatask-pip-hello\n")
+
+    assert "Environment task-env kept" in check_output(runner(*args, "--keep-existing"))
+    with pytest.raises(subprocess.CalledProcessError):
+        env_python(envs_dir, IMPORT_BOTH)
+    assert "Environment task-env updated" in check_output(runner(*args))
+
+
 def test_concurrent_builds_yield_one_environment(
     runner: RunnerCommand, conda_test_artifacts: TestArtifacts, source: Path, tmp_path: Path
 ) -> None:

@@ -125,3 +125,17 @@ def test_task_pods_meet_the_restricted_pod_security_level() -> None:
     for container in [*pod["initContainers"], *pod["containers"]]:
         assert container["securityContext"]["allowPrivilegeEscalation"] is False
         assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+
+
+def test_an_update_without_update_env_keeps_the_built_environment() -> None:
+    task, parsed = _task()
+    body = cronjob.build(
+        task=task,
+        spec=parsed,
+        task_id=1,
+        commit=COMMIT,
+        settings=Settings(),
+        refresh_environment=False,
+    )
+    assert "--keep-existing" in _pod(body)["initContainers"][1]["args"]
+    assert "--keep-existing" not in _pod(_build())["initContainers"][1]["args"]
