@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     namespaces = args.namespace or handlers.SETTINGS.namespaces
+    handlers.SETTINGS.namespaces = namespaces  # the poll covers the same namespaces
     asyncio.run(
         kopf.operator(
             clusterwide=not namespaces,

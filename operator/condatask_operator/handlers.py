@@ -6,35 +6,23 @@ pushed to a thread by the modules below this one.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
-import time
 from typing import Any
 
 import kopf
 from kubernetes_asyncio import client
 
-from condatask import conditions, kube, resources, schedule
-from condatask.conditions import Reason
-from condatask_operator import config, reconcile
+from condatask import kube, resources
+from condatask_operator import config, poller, reconcile
 from condatask_operator.kubeapi import Kube
-from condatask_operator.repository import Repositories, RepositoryError
-from condatask_operator.stall import Stall
+from condatask_operator.repository import Repositories
 
 SETTINGS = config.load()
 KOPF_PREFIX = f"operator.{resources.GROUP}"
 GITTASKS = (resources.GROUP, resources.VERSION, resources.GITTASK_PLURAL)
-
-# Stalls that a change on the remote can heal: the poll retries them.
-_REMOTE_REASONS = {
-    Reason.REPOSITORY_UNREACHABLE,
-    Reason.BRANCH_NOT_FOUND,
-    Reason.REPOSITORY_CONFIG_NOT_FOUND,
-    Reason.INVALID_FILTER_CONF,
-    Reason.SECRET_NOT_FOUND,
-    Reason.ENVIRONMENT_NOT_FOUND,
-}
 
 
 @kopf.on.startup()
@@ -53,10 +41,17 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
         repositories=Repositories(SETTINGS.cache_dir),
         logger=logging.getLogger("condatask_operator"),
     )
+    memo.poller = asyncio.create_task(
+        poller.run_forever(
+            memo.context, interval=SETTINGS.poll_interval, namespaces=SETTINGS.namespaces
+        )
+    )
 
 
 @kopf.on.cleanup()
 async def cleanup(memo: kopf.Memo, **_: Any) -> None:
+    memo.poller.cancel()
+    await asyncio.gather(memo.poller, return_exceptions=True)
     await memo.context.kube.api.close()
 
 
@@ -70,45 +65,6 @@ async def reconcile_task(
     ctx = dataclasses.replace(memo.context, logger=logger)
     status = await _guarded(reconcile.reconcile(ctx, _plain(body)))
     patch.status.update(status)
-
-
-@kopf.timer(*GITTASKS, interval=SETTINGS.poll_interval, initial_delay=SETTINGS.poll_interval)
-async def poll(
-    body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger: kopf.Logger, **_: Any
-) -> None:
-    """Fetch the remote and record how far the task is behind; never move the task."""
-    ctx: reconcile.Context = dataclasses.replace(memo.context, logger=logger)
-    task = _plain(body)
-    status = task.get("status") or {}
-    stalled = conditions.find(status.get("conditions"), "Stalled") or {}
-    current = status.get("observedGeneration") == task["metadata"].get("generation")
-    if not status.get("commit") or (
-        stalled.get("status") == "True" and current and stalled.get("reason") in _REMOTE_REASONS
-    ):
-        patch.status.update(await _guarded(reconcile.reconcile(ctx, task)))
-        return
-    spec = task["spec"]["repository"]
-    try:
-        auth = await reconcile.credentials(
-            ctx, task["metadata"]["namespace"], reconcile.parse_spec(task)
-        )
-        # Another task's fetch within half an interval is as good as ours.
-        await ctx.repositories.fetch(
-            spec["url"], auth_header=auth, fresh_after=time.monotonic() - SETTINGS.poll_interval / 2
-        )
-        remote = await ctx.repositories.head(spec["url"], spec.get("branch", "main"))
-        ahead, behind = await ctx.repositories.divergence(spec["url"], status["commit"], remote)
-    except (RepositoryError, Stall) as error:
-        logger.warning("Could not check the remote: %s", error)
-        return
-    patch.status.update(
-        {
-            "remoteCommit": remote,
-            "aheadCommits": ahead,
-            "behindCommits": behind,
-            "lastFetched": schedule.rfc3339(schedule.now()),
-        }
-    )
 
 
 @kopf.on.event("batch", "v1", "jobs", labels={resources.LABEL_MANAGED_BY: resources.MANAGED_BY})

@@ -40,6 +40,13 @@ class Kube:
             _content_type=_MERGE,
         )
 
+    async def list_tasks(self) -> list[dict[str, Any]]:
+        found = await self._custom.list_cluster_custom_object(
+            resources.GROUP, resources.VERSION, resources.GITTASK_PLURAL
+        )
+        items: list[dict[str, Any]] = found["items"]
+        return items
+
     async def patch_task_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         await self._custom.patch_namespaced_custom_object_status(
             resources.GROUP,

@@ -55,6 +55,8 @@ def test_applied_example_becomes_ready_with_an_owned_cronjob(
     assert status["phase"] == "scheduled"
     assert status["scriptPath"].endswith("/main.py")
     assert status["behindCommits"] == 0
+    # No finalizer: deleting a task never waits for the operator to be up.
+    assert not task["metadata"].get("finalizers")
     assert status["environment"]["message"] == (
         "New environment 'my_new_env' created with requirements"
     )
@@ -117,3 +119,25 @@ def _condition(kubectl: Kubectl, namespace: str, name: str, kind: str) -> dict[s
             found: dict[str, Any] = condition
             return found
     return None
+
+
+def test_deleting_a_task_removes_its_cronjob(
+    kubectl: Kubectl, task_namespace: str, operator: OperatorProcess, git_server: GitServer
+) -> None:
+    url = git_server.create_repository("deleted", TASK_FILES)
+    _apply_example(kubectl, task_namespace, url)
+    _ready(kubectl, task_namespace, "example", operator)
+    name = kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"]["cronJobName"]
+
+    kubectl("delete", "gittask", "example", f"-n={task_namespace}", "--wait=true")
+
+    poll(
+        lambda: (
+            True
+            if kubectl("get", "cronjob", name, f"-n={task_namespace}", check=False).returncode
+            else None
+        ),
+        timeout=60,
+        interval=0.5,
+        what="the garbage collector to remove the CronJob",
+    )
