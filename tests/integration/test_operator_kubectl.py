@@ -141,3 +141,23 @@ def test_deleting_a_task_removes_its_cronjob(
         interval=0.5,
         what="the garbage collector to remove the CronJob",
     )
+
+
+def test_the_operator_leaves_namespaces_it_does_not_watch_alone(
+    kubectl: Kubectl,
+    namespace: str,
+    task_namespace: str,
+    operator: OperatorProcess,
+    git_server: GitServer,
+) -> None:
+    url = git_server.create_repository("scoped", TASK_FILES)
+    _apply_example(kubectl, namespace, url)  # not matched by the operator's --namespace glob
+    _apply_example(kubectl, task_namespace, url)
+
+    _ready(kubectl, task_namespace, "example", operator)
+
+    # The watched task is Ready, so the operator has been through its events; the other one
+    # was created first and is still untouched.
+    ignored = kubectl.get_json("gittask", "example", f"-n={namespace}")
+    assert "status" not in ignored
+    assert resources.LABEL_TASK_ID not in ignored["metadata"].get("labels", {})

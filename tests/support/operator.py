@@ -92,6 +92,7 @@ def operator(
                 "-m",
                 "condatask_operator",
                 "--verbose",
+                f"--namespace={WATCHED_PREFIX}*",
                 "--liveness",
                 f"http://127.0.0.1:{port}/healthz",
             ],
