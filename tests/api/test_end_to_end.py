@@ -186,6 +186,34 @@ async def test_new_commits_show_as_behind_and_put_moves_the_task_to_them(
     assert after["task"]["last_synced"] > first["task"]["last_synced"]
 
 
+async def test_a_second_task_on_one_environment_is_warned_that_it_exists(
+    rest: GatewayClient, git_server: GitServer
+) -> None:
+    url = git_server.create_repository("shared", REPOSITORY)
+    first_code, first = await rest.call("POST", "/api/git/tasks", json=contract_post(url))
+    code, second = await rest.call("POST", "/api/git/tasks", json=contract_post(url))
+
+    assert (first_code, code) == (201, 201), second
+    assert first["task"]["task_id"] != second["task"]["task_id"]
+    assert second["environment_warning"] == (
+        f"Environment '{ENV_NAME}' already exists and has been updated with new requirements"
+    )
+
+
+async def test_an_existing_environment_that_does_not_exist_is_400_and_leaves_nothing(
+    rest: GatewayClient, admin_api: client.ApiClient, git_server: GitServer
+) -> None:
+    url = git_server.create_repository("existing", REPOSITORY)
+    body = {**contract_post(url), "env_option": "existing", "env_name": "nowhere"}
+
+    code, reply = await rest.call("POST", "/api/git/tasks", json=body)
+
+    assert code == 400, reply
+    assert reply["success"] is False
+    assert "nowhere" in reply["error"]
+    assert await _objects(admin_api, rest.namespace) == ([], [])
+
+
 async def test_unknown_ids_answer_the_contract_404(rest: GatewayClient) -> None:
     for method, body in (("GET", None), ("PUT", {"update_env": True})):
         code, reply = await rest.call(method, "/api/git/tasks/424242", json=body)

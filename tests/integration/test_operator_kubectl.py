@@ -161,3 +161,29 @@ def test_the_operator_leaves_namespaces_it_does_not_watch_alone(
     ignored = kubectl.get_json("gittask", "example", f"-n={namespace}")
     assert "status" not in ignored
     assert resources.LABEL_TASK_ID not in ignored["metadata"].get("labels", {})
+
+
+def test_a_run_of_the_cronjob_is_recorded_as_the_last_run(
+    kubectl: Kubectl, task_namespace: str, operator: OperatorProcess, git_server: GitServer
+) -> None:
+    url = git_server.create_repository("runs", TASK_FILES)
+    _apply_example(kubectl, task_namespace, url)
+    _ready(kubectl, task_namespace, "example", operator)
+    cronjob = kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"][
+        "cronJobName"
+    ]
+
+    # What the CronJob controller does on schedule, asked for now.
+    kubectl("create", "job", "run-now", f"--from=cronjob/{cronjob}", f"-n={task_namespace}")
+
+    last_run = poll(
+        lambda: kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"].get(
+            "lastRun"
+        ),
+        timeout=30,
+        interval=0.5,
+        what="status.lastRun",
+    )
+    assert last_run["jobName"] == "run-now"
+    # No kubelet runs here: the Job's pod is created but never starts.
+    assert last_run["outcome"] in {"Pending", "Running"}
