@@ -21,9 +21,10 @@ from condatask.conditions import Reason
 from condatask_api import errors, schemas
 from condatask_api.errors import GatewayError
 
-# A task id is a positive decimal integer; anything else names no task. The bound keeps
-# the label selector valid (a label value is at most 63 characters).
-_TASK_ID = re.compile(r"^[0-9]{1,18}$")
+# A task id is a positive decimal integer in its one canonical spelling (no leading zeros,
+# sign or whitespace): `01` or `1\n` name no task. The bound keeps the label selector valid
+# (a label value is at most 63 characters).
+_TASK_ID = re.compile(r"[1-9][0-9]{0,17}")
 
 _CLONE_FAILURES: set[str] = {
     Reason.INVALID_REPOSITORY_URL,
@@ -52,7 +53,7 @@ class Verdict:
 
 
 def parse_task_id(text: str) -> int | None:
-    return int(text) if _TASK_ID.match(text) and int(text) > 0 else None
+    return int(text) if _TASK_ID.fullmatch(text) else None
 
 
 def parse_create(raw: str) -> schemas.CreateTaskRequest:
@@ -76,6 +77,11 @@ def _json_object(raw: str, *, empty_ok: bool) -> dict[str, Any]:
         body = json.loads(raw)
     except ValueError:
         raise GatewayError(400, "Invalid JSON body", "The request body is not valid JSON") from None
+    except RecursionError:
+        # No request of the contract nests more than one level; this one nests thousands.
+        raise GatewayError(
+            400, "Invalid JSON body", "The request body is nested too deeply"
+        ) from None
     if not isinstance(body, dict):
         raise GatewayError(400, "Invalid JSON body", "The request body must be a JSON object")
     return body

@@ -33,7 +33,8 @@ class UpdateTaskRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    update_env: bool = True
+    # Strict: only JSON true or false; "yes", 1 or "true" are refused, not guessed at.
+    update_env: Annotated[bool, Field(strict=True)] = True
 
 
 class CreatedTask(BaseModel):

@@ -103,9 +103,42 @@ def test_parse_update_allows_an_empty_body() -> None:
     assert mapping.parse_update('{"update_env": false}').update_env is False
 
 
+@pytest.mark.parametrize("value", ['"yes"', '"true"', "1", "0", "null", "[]"])
+def test_parse_update_wants_a_json_boolean(value: str) -> None:
+    with pytest.raises(GatewayError) as caught:
+        mapping.parse_update(f'{{"update_env": {value}}}')
+    assert (caught.value.status, caught.value.message) == (
+        400,
+        "Invalid value for field: update_env",
+    )
+
+
+@pytest.mark.parametrize("raw", ["[" * 100_000, '{"a": ' * 100_000, "[" * 100_000 + "]" * 100_000])
+def test_deeply_nested_json_is_400(raw: str) -> None:
+    for parse in (mapping.parse_create, mapping.parse_update):
+        with pytest.raises(GatewayError) as caught:
+            parse(raw)
+        assert (caught.value.status, caught.value.message) == (400, "Invalid JSON body")
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("1", 1), ("42", 42), ("0", None), ("-1", None), ("abc", None), ("1.5", None)],
+    [
+        ("1", 1),
+        ("42", 42),
+        ("0", None),
+        ("-1", None),
+        ("abc", None),
+        ("1.5", None),
+        # Only the canonical spelling names a task: no leading zeros, signs or whitespace.
+        ("01", None),
+        ("00", None),
+        ("+1", None),
+        ("1\n", None),
+        (" 1", None),
+        ("1 ", None),
+        ("\u0661", None),  # ARABIC-INDIC DIGIT ONE: int() reads it, a task id is ASCII
+    ],
 )
 def test_parse_task_id(text: str, expected: int | None) -> None:
     assert mapping.parse_task_id(text) == expected
