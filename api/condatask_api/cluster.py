@@ -3,7 +3,9 @@
 Two identities meet here. The task-id counter is advanced with the gateway's own
 credentials: an id grants nothing. Every GitTask call (create, read, list, patch, delete)
 is made, in bearer mode, with the caller's token and nothing else, so the REST API can
-never do more for a caller than Kubernetes RBAC would let them do themselves.
+never do more for a caller than Kubernetes RBAC would let them do themselves. Before an id
+is taken for a caller, the API server is asked (as the caller) whether they may create
+gittasks at all, so a rejected token or a missing Role never advances the counter.
 """
 
 from __future__ import annotations
@@ -84,7 +86,31 @@ class GitTasks:
 
     def __init__(self, api: client.ApiClient, namespace: str) -> None:
         self.objects = client.CustomObjectsApi(api)
+        self.authorization = client.AuthorizationV1Api(api)
         self.namespace = namespace
+
+    async def check_may_create(self) -> None:
+        """Raise the 401 or 403 a create would get, without creating anything.
+
+        A SelfSubjectAccessReview made with this identity: the API server authenticates the
+        token (401 when it does not) and answers what RBAC allows. Every authenticated user
+        may make one (the default `system:basic-user` role).
+        """
+        attributes = client.V1ResourceAttributes(
+            group=resources.GROUP,
+            resource=resources.GITTASK_PLURAL,
+            verb="create",
+            namespace=self.namespace,
+        )
+        review = client.V1SelfSubjectAccessReview(
+            spec=client.V1SelfSubjectAccessReviewSpec(resource_attributes=attributes)
+        )
+        try:
+            answer = await self.authorization.create_self_subject_access_review(review)
+        except client.ApiException as error:
+            raise self._translate(error, verb="create") from None
+        if not (answer.status and answer.status.allowed):
+            raise self._forbidden(verb="create")
 
     async def create(self, manifest: dict[str, Any]) -> dict[str, Any] | None:
         """Create the task; None when its name is taken (the caller picks another id)."""
@@ -167,13 +193,16 @@ class GitTasks:
         if error.status == 401:
             return errors.unauthorized("The Kubernetes API did not accept the bearer token")
         if error.status == 403:
-            return errors.forbidden(
-                f"Kubernetes RBAC does not allow this caller to {verb} gittasks "
-                f"in namespace {self.namespace}"
-            )
+            return self._forbidden(verb=verb)
         logger.error("Kubernetes API error on %s gittasks: %s %s", verb, error.status, error.reason)
         return GatewayError(
             502, "Kubernetes API error", f"The Kubernetes API answered {error.status} on {verb}"
+        )
+
+    def _forbidden(self, *, verb: str) -> GatewayError:
+        return errors.forbidden(
+            f"Kubernetes RBAC does not allow this caller to {verb} gittasks "
+            f"in namespace {self.namespace}"
         )
 
 

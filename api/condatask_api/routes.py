@@ -43,6 +43,8 @@ async def create_task(request: web.Request) -> web.Response:
     cluster, timeout = request.app[CLUSTER], request.app[SETTINGS].verdict_timeout
 
     async with cluster.tasks_for(bearer_token(request)) as tasks:
+        # Ids are taken with the gateway's identity: ask first whether the caller may create.
+        await tasks.check_may_create()
         created = await _create(cluster, tasks, spec)
         name = created["metadata"]["name"]
         try:

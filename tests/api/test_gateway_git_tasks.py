@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from kubernetes_asyncio import client
 
-from condatask import resources
+from condatask import resources, taskids
 from condatask.conditions import Reason
 from tests.api.conftest import (
     GITTASK,
@@ -204,6 +204,20 @@ async def test_unknown_ids_are_the_contract_404(gateway: GatewayClient, task_id:
     assert put == (404, not_found(task_id))
 
 
+async def test_only_the_canonical_id_names_a_task(
+    gateway: GatewayClient, respond_as_operator: OperatorStandIn
+) -> None:
+    _, created = await gateway.call("POST", "/api/git/tasks", json=CONTRACT_POST)
+    assert created["task"]["task_id"] == 1
+    assert (await gateway.call("GET", "/api/git/tasks/1"))[0] == 200
+
+    # aiohttp hands the handler the decoded path: `1%0A` arrives as "1\n".
+    for path, task_id in [("01", "01"), ("1%0A", "1\n"), ("%201", " 1")]:
+        assert await gateway.call("GET", f"/api/git/tasks/{path}") == (404, not_found(task_id))
+        put = await gateway.call("PUT", f"/api/git/tasks/{path}", json={"update_env": True})
+        assert put == (404, not_found(task_id))
+
+
 async def test_get_reads_the_sync_state(
     gateway: GatewayClient, respond_as_operator: OperatorStandIn
 ) -> None:
@@ -285,6 +299,32 @@ async def test_update_with_an_empty_body_updates_the_environment(
     assert stored["metadata"]["annotations"][resources.ANNOTATION_UPDATE_ENVIRONMENT] == "true"
 
 
+@pytest.mark.parametrize("value", ["yes", "false", 1, None])
+async def test_update_env_must_be_a_json_boolean(
+    gateway: GatewayClient,
+    respond_as_operator: OperatorStandIn,
+    admin_api: client.ApiClient,
+    value: object,
+) -> None:
+    _, created = await gateway.call("POST", "/api/git/tasks", json=CONTRACT_POST)
+    path = f"/api/git/tasks/{created['task']['task_id']}"
+
+    status, body = await gateway.call("PUT", path, json={"update_env": value})
+
+    assert (status, body["success"]) == (400, False)
+    assert body["message"] == "Invalid value for field: update_env"
+    [stored] = await list_gittasks(admin_api, gateway.namespace)
+    assert resources.ANNOTATION_UPDATE_REQUESTED not in (
+        stored["metadata"].get("annotations") or {}
+    )
+
+
+async def test_a_deeply_nested_body_is_400(gateway: GatewayClient) -> None:
+    for method, path in [("POST", "/api/git/tasks"), ("PUT", "/api/git/tasks/1")]:
+        status, body = await gateway.call(method, path, data="[" * 100_000)
+        assert (status, body["success"], body["message"]) == (400, False, "Invalid JSON body")
+
+
 async def test_an_update_that_stalls_is_400_and_keeps_the_task(
     gateway: GatewayClient, respond_as_operator: OperatorStandIn, admin_api: client.ApiClient
 ) -> None:
@@ -332,6 +372,37 @@ async def test_a_caller_without_rbac_is_403_and_creates_nothing(
         assert (status, body["success"], body["message"]) == (403, False, "Forbidden")
         assert no_rbac_token not in str(body)
     assert await list_gittasks(admin_api, gateway.namespace) == []
+
+
+async def counter_value(api: client.ApiClient, namespace: str) -> str | None:
+    """The task-id counter's next id, None while no id was ever handed out."""
+    try:
+        counter = await client.CoreV1Api(api).read_namespaced_config_map(
+            resources.TASK_ID_CONFIGMAP, namespace
+        )
+    except client.ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+    value: str = counter.data[resources.TASK_ID_KEY]
+    return value
+
+
+@pytest.mark.parametrize("caller", ["garbage", "no-rbac"])
+async def test_a_refused_create_takes_no_task_id(
+    make_gateway: MakeGateway, no_rbac_token: str, admin_api: client.ApiClient, caller: str
+) -> None:
+    token = no_rbac_token if caller == "no-rbac" else "garbage"
+    gateway = await make_gateway(token=token)
+    await taskids.allocate(admin_api, gateway.namespace)
+    before = await counter_value(admin_api, gateway.namespace)
+
+    status, body = await gateway.call("POST", "/api/git/tasks", json=CONTRACT_POST)
+
+    expected = (403, "Forbidden") if caller == "no-rbac" else (401, "Unauthorized")
+    assert (status, body["message"]) == expected
+    assert token not in str(body)
+    assert await counter_value(admin_api, gateway.namespace) == before == "2"
 
 
 async def test_auth_none_uses_the_gateways_identity(
