@@ -76,7 +76,6 @@ def _condition_columns() -> list[dict[str, Any]]:
         {
             "name": "Reason",
             "type": "string",
-            "priority": 1,
             "jsonPath": '.status.conditions[?(@.type=="Ready")].reason',
         },
     ]
@@ -136,7 +135,7 @@ def _crd(
 def gittask_crd() -> dict[str, Any]:
     columns = [
         {"name": "ID", "type": "integer", "jsonPath": ".status.taskId"},
-        {"name": "Name", "type": "string", "jsonPath": ".spec.displayName"},
+        {"name": "Display", "type": "string", "jsonPath": ".spec.displayName"},
         {"name": "Branch", "type": "string", "jsonPath": ".spec.repository.branch"},
         {"name": "Commit", "type": "string", "jsonPath": ".status.shortCommit"},
         {"name": "Behind", "type": "integer", "jsonPath": ".status.behindCommits"},
@@ -159,7 +158,6 @@ def gittask_crd() -> dict[str, Any]:
 
 def condaenvironment_crd() -> dict[str, Any]:
     columns = [
-        {"name": "Hash", "type": "string", "jsonPath": ".status.contentHash"},
         {"name": "Source", "type": "string", "jsonPath": ".spec.sourceTask"},
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 from kubernetes_asyncio import client, config
@@ -22,3 +23,14 @@ async def api_client() -> client.ApiClient:
 def is_status(error: BaseException, *codes: int) -> bool:
     """True when `error` is an API error with one of the HTTP status codes."""
     return isinstance(error, client.ApiException) and error.status in codes
+
+
+def api_message(error: BaseException) -> str:
+    """The API server's own explanation of a failed call, for logs and conditions."""
+    if not isinstance(error, client.ApiException):
+        return str(error)
+    try:
+        message = json.loads(error.body or "{}").get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return str(message or f"{error.status} {error.reason}")[:1000]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 # The REST API shows times as "2025-05-01 10:30:00"; we always mean UTC.
 REST_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -21,7 +21,12 @@ def validate(schedule: str, time_zone: str | None = None) -> None:
         raise InvalidSchedule("put the time zone in spec.timeZone, not in the schedule")
     if not croniter.is_valid(schedule):
         raise InvalidSchedule(f"{schedule!r} is not a valid cron schedule")
-    _zone(time_zone)
+    zone = _zone(time_zone)
+    try:
+        croniter(schedule, dt.datetime.now(zone)).get_next(dt.datetime)
+    except CroniterBadDateError as error:
+        # Valid syntax that never fires, such as the 31st of February.
+        raise InvalidSchedule(f"{schedule!r} never fires") from error
 
 
 def next_run(

@@ -50,7 +50,7 @@ async def decide(
         body = await _environment_object(
             task=task, spec=spec, repository=repository, commit=commit, filter_conf=filter_conf
         )
-        await kube.apply_environment(body, task_name=meta["name"])
+        await kube.apply_environment(body)
     return _message(
         env,
         first_sync=first_sync,

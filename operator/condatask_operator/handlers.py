@@ -99,13 +99,32 @@ async def job_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
             raise
 
 
+@kopf.on.event("batch", "v1", "cronjobs", labels={resources.LABEL_MANAGED_BY: resources.MANAGED_BY})
+async def cronjob_changed(
+    type: str, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any
+) -> None:
+    """A task's CronJob was deleted behind its back: reconcile the task to bring it back."""
+    meta = body.get("metadata", {})
+    task_name = (meta.get("labels") or {}).get(resources.LABEL_TASK_NAME)
+    if type != "DELETED" or not task_name:
+        return
+    ctx = dataclasses.replace(memo.context, logger=logger)
+    task = await ctx.kube.get_task(meta["namespace"], task_name)
+    if task is None or task["metadata"].get("deletionTimestamp"):
+        return  # the task is going too: its CronJob went with it
+    logger.warning("CronJob %s was deleted; recreating it", meta.get("name"))
+    status = await _guarded(reconcile.reconcile(ctx, task))
+    await ctx.kube.patch_task_status(meta["namespace"], task_name, status)
+
+
 async def _guarded(step: Any) -> dict[str, Any]:
     """Await a reconcile; API failures become kopf's retry-later errors."""
     try:
         result: dict[str, Any] = await step
     except client.ApiException as error:
         raise kopf.TemporaryError(
-            f"Kubernetes API answered {error.status} {error.reason}; retrying", delay=10
+            f"Kubernetes API answered {error.status}: {kube.api_message(error)}; retrying",
+            delay=10,
         ) from error
     return result
 

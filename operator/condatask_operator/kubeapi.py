@@ -1,7 +1,10 @@
 """The operator's calls to the Kubernetes API (besides kopf's own watching and patching).
 
-Owned objects are written with server-side apply under one field manager, so a re-run
-converges instead of fighting over fields, and a user's own additions are left alone.
+Owned objects are written by read, then create or replace (carrying the resourceVersion it
+read, so a concurrent writer makes it retry rather than lose data). Server-side apply would
+be neater, but the client sends apply patches as JSON with non-BMP characters escaped as
+surrogate pairs, which the API server's YAML decoder rejects: a command with an emoji in it
+would never apply.
 """
 
 from __future__ import annotations
@@ -11,11 +14,10 @@ from typing import Any
 
 from kubernetes_asyncio import client
 
-from condatask import gitsafety, resources, taskids
+from condatask import gitsafety, resources, schedule, taskids
 from condatask.kube import is_status
 
 FIELD_MANAGER = "condatask-operator"
-_APPLY = "application/apply-patch+yaml"
 _MERGE = "application/merge-patch+json"
 
 
@@ -40,12 +42,34 @@ class Kube:
             _content_type=_MERGE,
         )
 
+    async def get_task(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            found: dict[str, Any] = await self._custom.get_namespaced_custom_object(
+                resources.GROUP, resources.VERSION, namespace, resources.GITTASK_PLURAL, name
+            )
+        except client.ApiException as error:
+            if is_status(error, 404):
+                return None
+            raise
+        return found
+
     async def list_tasks(self) -> list[dict[str, Any]]:
         found = await self._custom.list_cluster_custom_object(
             resources.GROUP, resources.VERSION, resources.GITTASK_PLURAL
         )
         items: list[dict[str, Any]] = found["items"]
         return items
+
+    async def task_id_taken(self, namespace: str, task_id: int, *, but: str) -> bool:
+        """Whether a GitTask other than the one with uid `but` already holds `task_id`."""
+        found = await self._custom.list_namespaced_custom_object(
+            resources.GROUP, resources.VERSION, namespace, resources.GITTASK_PLURAL,
+            label_selector=f"{resources.LABEL_TASK_ID}={task_id}",
+        )  # fmt: skip
+        return any(
+            item["metadata"]["uid"] != but and (item.get("status") or {}).get("taskId") == task_id
+            for item in found["items"]
+        )
 
     async def patch_task_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         await self._custom.patch_namespaced_custom_object_status(
@@ -60,13 +84,18 @@ class Kube:
 
     async def apply_cronjob(self, body: dict[str, Any]) -> None:
         meta = body["metadata"]
-        await self._batch.patch_namespaced_cron_job(
-            meta["name"],
-            meta["namespace"],
-            body,
-            field_manager=FIELD_MANAGER,
-            force=True,
-            _content_type=_APPLY,
+        try:
+            current = await self._batch.read_namespaced_cron_job(meta["name"], meta["namespace"])
+        except client.ApiException as error:
+            if not is_status(error, 404):
+                raise
+            await self._batch.create_namespaced_cron_job(
+                meta["namespace"], body, field_manager=FIELD_MANAGER
+            )
+            return
+        existing = self.api.sanitize_for_serialization(current)
+        await self._batch.replace_namespaced_cron_job(
+            meta["name"], meta["namespace"], _desired(existing, body), field_manager=FIELD_MANAGER
         )
 
     async def get_environment(self, namespace: str, name: str) -> dict[str, Any] | None:
@@ -80,24 +109,49 @@ class Kube:
             raise
         return found
 
-    async def apply_environment(self, body: dict[str, Any], *, task_name: str) -> None:
-        """Apply a CondaEnvironment on behalf of one task.
+    async def apply_environment(self, body: dict[str, Any]) -> None:
+        """Create a CondaEnvironment, or update its spec and add this task as an owner.
 
-        Each task applies as its own field manager: the owner reference it adds then stays
-        its own, and another task's apply cannot remove it (one manager's apply would).
+        The other tasks' owner references stay: the environment is garbage collected only
+        when the last task that uses it is gone.
         """
         meta = body["metadata"]
-        await self._custom.patch_namespaced_custom_object(
-            resources.GROUP,
-            resources.VERSION,
-            meta["namespace"],
-            resources.CONDAENV_PLURAL,
-            meta["name"],
-            body,
-            field_manager=f"{FIELD_MANAGER}/{task_name}"[:128],
-            force=True,
-            _content_type=_APPLY,
-        )
+        kind = (resources.GROUP, resources.VERSION, meta["namespace"], resources.CONDAENV_PLURAL)
+        existing = await self.get_environment(meta["namespace"], meta["name"])
+        if existing is None:
+            await self._custom.create_namespaced_custom_object(*kind, body)
+            return
+        owners = existing["metadata"].get("ownerReferences") or []
+        for owner in meta.get("ownerReferences", []):
+            if all(o.get("uid") != owner["uid"] for o in owners):
+                owners.append(owner)
+        existing["metadata"]["ownerReferences"] = owners
+        existing["metadata"]["labels"] = {
+            **existing["metadata"].get("labels", {}),
+            **meta.get("labels", {}),
+        }
+        existing["spec"] = body["spec"]
+        await self._custom.replace_namespaced_custom_object(*kind, meta["name"], existing)
+
+    async def post_event(
+        self, task: dict[str, Any], *, warning: bool, reason: str, message: str
+    ) -> None:
+        """A Kubernetes Event on the task, as `kubectl describe gittask` shows them."""
+        meta = task["metadata"]
+        now = schedule.now()
+        event = client.CoreV1Event(
+            metadata=client.V1ObjectMeta(
+                generate_name=f"{meta['name']}.", namespace=meta["namespace"]
+            ),
+            involved_object=client.V1ObjectReference(
+                api_version=resources.API_VERSION, kind=resources.GITTASK_KIND,
+                name=meta["name"], namespace=meta["namespace"], uid=meta.get("uid"),
+            ),
+            reason=reason, message=message[:1024], type="Warning" if warning else "Normal",
+            source=client.V1EventSource(component=FIELD_MANAGER),
+            first_timestamp=now, last_timestamp=now, count=1,
+        )  # fmt: skip
+        await self._core.create_namespaced_event(meta["namespace"], event)
 
     async def basic_auth_header(self, namespace: str, secret_name: str) -> str | None:
         """The HTTP Authorization header of a credentials Secret; None when it is missing."""
@@ -111,3 +165,14 @@ class Kube:
         if "password" not in data:
             return None
         return gitsafety.basic_auth_header(data.get("username", ""), data["password"])
+
+
+def _desired(existing: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """`body` with the resourceVersion read, and labels and annotations others added kept."""
+    meta = existing["metadata"]
+    desired = {**body, "metadata": {**body["metadata"]}}
+    desired["metadata"]["resourceVersion"] = meta["resourceVersion"]
+    desired["metadata"]["labels"] = {**(meta.get("labels") or {}), **body["metadata"]["labels"]}
+    if meta.get("annotations"):
+        desired["metadata"]["annotations"] = meta["annotations"]
+    return desired

@@ -77,12 +77,14 @@ async def _poll_task(ctx: reconcile.Context, task: dict[str, Any], *, fresh_afte
 
 
 def _needs_reconcile(task: dict[str, Any]) -> bool:
+    """Whether to re-run the whole reconcile rather than only count commits."""
     status = task.get("status") or {}
-    if not status.get("commit"):
-        return True
     stalled = conditions.find(status.get("conditions"), "Stalled") or {}
     current = status.get("observedGeneration") == task["metadata"].get("generation")
-    return stalled.get("status") == "True" and current and stalled.get("reason") in HEALABLE
+    if stalled.get("status") == "True" and current:
+        # Only the remote can heal these; a bad spec waits for its owner to change it.
+        return stalled.get("reason") in HEALABLE
+    return not status.get("commit")
 
 
 async def _divergence(

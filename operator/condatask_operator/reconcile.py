@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import shlex
 import time
 from typing import Any
 
 import pydantic
+from kubernetes_asyncio import client
 
 from condatask import gitsafety, models, names, resources, schedule
-from condatask.conditions import Reason, summarise
+from condatask.conditions import Reason, find, summarise
 from condatask.filterconf import FILTER_CONF, FilterConf, InvalidFilterConf, parse_filter_conf
+from condatask.kube import api_message
 from condatask_operator import cronjob, environment
 from condatask_operator.config import Settings
 from condatask_operator.kubeapi import Kube
@@ -88,21 +91,55 @@ async def reconcile(ctx: Context, task: dict[str, Any]) -> dict[str, Any]:
             stalled=(stall.reason, stall.message),
             previous=previous.get("conditions"),
         )
+        await announce(ctx, task, status["conditions"])
         return status
     status |= await _synced_status(ctx, task, spec, task_id, sync)
     status["conditions"] = summarise(
         generation=meta.get("generation"), previous=previous.get("conditions")
     )
+    await announce(ctx, task, status["conditions"], moved_to=sync.commit if sync.moved else None)
     return status
+
+
+async def announce(
+    ctx: Context,
+    task: dict[str, Any],
+    now: list[dict[str, Any]],
+    *,
+    moved_to: str | None = None,
+) -> None:
+    """An Event when Ready changes (status or reason) or the task moves to a commit.
+
+    Events mark transitions, not every reconcile, so `kubectl describe` stays readable.
+    """
+    before = find((task.get("status") or {}).get("conditions"), "Ready") or {}
+    ready = find(now, "Ready") or {}
+    changed = (before.get("status"), before.get("reason")) != (ready["status"], ready["reason"])
+    if moved_to:
+        message = f"Synced to commit {moved_to[:12]}"
+        await ctx.kube.post_event(task, warning=False, reason="Synced", message=message)
+    if changed:
+        await ctx.kube.post_event(
+            task, warning=ready["status"] != "True", reason=ready["reason"],
+            message=ready["message"] or ready["reason"],
+        )  # fmt: skip
 
 
 async def ensure_task_id(ctx: Context, task: dict[str, Any]) -> int:
     """The task's integer id: from its label (set by the gateway), else a new one."""
     meta = task["metadata"]
     label = (meta.get("labels") or {}).get(resources.LABEL_TASK_ID, "")
-    if label.isdigit():
-        return int(label)
     known = (task.get("status") or {}).get("taskId")
+    if known and label == str(known):
+        return int(known)
+    # A label without a recorded id may be the gateway's, or copied with another task's
+    # manifest: it is only taken when no other task of the namespace holds that id.
+    if (
+        label.isdigit()
+        and not known
+        and not await ctx.kube.task_id_taken(meta["namespace"], int(label), but=meta["uid"])
+    ):
+        return int(label)
     task_id = int(known) if known else await ctx.kube.allocate_task_id(meta["namespace"])
     await ctx.kube.label_task(
         meta["namespace"], meta["name"], {resources.LABEL_TASK_ID: str(task_id)}
@@ -124,12 +161,39 @@ def parse_spec(task: dict[str, Any]) -> models.GitTaskSpec:
         gitsafety.validate_repo_url(spec.repository.url)
     except gitsafety.InvalidRepositoryURL as error:
         raise Stall(Reason.INVALID_REPOSITORY_URL, str(error)) from error
+    if not spec.repository.url.startswith(("https://", "http://")):
+        # TODO(#3): SSH needs key and known_hosts Secrets and an ssh client in the image.
+        raise Stall(
+            Reason.INVALID_REPOSITORY_URL,
+            "SSH repository URLs are not supported yet; use https:// with a credentials Secret",
+        )
+    _check_resources(spec.resources)
     try:
         gitsafety.validate_branch(spec.repository.branch)
         schedule.validate(spec.schedule, spec.time_zone)
     except (gitsafety.InvalidBranch, schedule.InvalidSchedule) as error:
         raise Stall(Reason.INVALID_SPEC, str(error)) from error
     return spec
+
+
+# Kubernetes' quantity syntax (resource.Quantity): a number with an optional suffix.
+_QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?$")
+
+
+def _check_resources(resources_: dict[str, Any] | None) -> None:
+    """Requests and limits must be maps of quantities, or the CronJob will never apply."""
+    for section, values in (resources_ or {}).items():
+        if section not in ("requests", "limits") or not isinstance(values, dict):
+            raise Stall(
+                Reason.INVALID_SPEC,
+                f"spec.resources.{section}: only requests and limits maps are allowed",
+            )
+        for name, value in values.items():
+            if not _QUANTITY.match(str(value)):
+                raise Stall(
+                    Reason.INVALID_SPEC,
+                    f"spec.resources.{section}.{name}: {value!r} is not a quantity",
+                )
 
 
 def _url_problem(task: dict[str, Any]) -> str:
@@ -220,7 +284,15 @@ async def apply_cronjob(
         credentials_secret=secret,
         refresh_environment=refresh,
     )
-    await ctx.kube.apply_cronjob(body)
+    try:
+        await ctx.kube.apply_cronjob(body)
+    except client.ApiException as error:
+        if error.status not in (400, 422):
+            raise
+        # The server refused what the spec made of the CronJob: a bad spec, not a hiccup.
+        raise Stall(
+            Reason.INVALID_SPEC, f"the CronJob was refused: {api_message(error)}"
+        ) from error
 
 
 def script_path(command: str, checkout: str) -> str:

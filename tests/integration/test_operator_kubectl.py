@@ -187,3 +187,74 @@ def test_a_run_of_the_cronjob_is_recorded_as_the_last_run(
     assert last_run["jobName"] == "run-now"
     # No kubelet runs here: the Job's pod is created but never starts.
     assert last_run["outcome"] in {"Pending", "Running"}
+
+
+def test_a_deleted_cronjob_is_recreated(
+    kubectl: Kubectl, task_namespace: str, operator: OperatorProcess, git_server: GitServer
+) -> None:
+    url = git_server.create_repository("drift", TASK_FILES)
+    _apply_example(kubectl, task_namespace, url)
+    _ready(kubectl, task_namespace, "example", operator)
+    name = kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"]["cronJobName"]
+    first_uid = kubectl.get_json("cronjob", name, f"-n={task_namespace}")["metadata"]["uid"]
+
+    kubectl("delete", "cronjob", name, f"-n={task_namespace}")
+
+    recreated = poll(
+        lambda: _uid_if_new(kubectl, task_namespace, name, first_uid),
+        timeout=30,
+        interval=0.5,
+        what="the CronJob to be recreated",
+    )
+    assert recreated != first_uid
+
+
+def _uid_if_new(kubectl: Kubectl, namespace: str, name: str, old: str) -> str | None:
+    found = kubectl(
+        "get", "cronjob", name, f"-n={namespace}", "-o=jsonpath={.metadata.uid}", check=False
+    )
+    return found.stdout if found.returncode == 0 and found.stdout not in ("", old) else None
+
+
+def test_a_copied_task_id_label_gets_a_new_id_instead_of_the_original_cronjob(
+    kubectl: Kubectl, task_namespace: str, operator: OperatorProcess, git_server: GitServer
+) -> None:
+    url = git_server.create_repository("copied", TASK_FILES)
+    _apply_example(kubectl, task_namespace, url)
+    _ready(kubectl, task_namespace, "example", operator)
+    original = kubectl.get_json("gittask", "example", f"-n={task_namespace}")
+    task_id = original["status"]["taskId"]
+
+    # A copy of the manifest under another name, label included.
+    copy = yaml.safe_load((REPO_ROOT / "examples" / "gittask.yaml").read_text())
+    copy["metadata"] |= {
+        "name": "copy",
+        "namespace": task_namespace,
+        "labels": {resources.LABEL_TASK_ID: str(task_id)},
+    }
+    copy["spec"]["repository"]["url"] = url
+    kubectl.apply(copy)
+    _ready(kubectl, task_namespace, "copy", operator)
+
+    copied = kubectl.get_json("gittask", "copy", f"-n={task_namespace}")["status"]
+    assert copied["taskId"] != task_id
+    cronjob = kubectl.get_json("cronjob", original["status"]["cronJobName"], f"-n={task_namespace}")
+    assert cronjob["metadata"]["ownerReferences"][0]["uid"] == original["metadata"]["uid"]
+
+
+def test_a_command_with_any_unicode_is_scheduled_and_events_tell_the_story(
+    kubectl: Kubectl, task_namespace: str, operator: OperatorProcess, git_server: GitServer
+) -> None:
+    url = git_server.create_repository("unicode", TASK_FILES)
+    _apply_example(kubectl, task_namespace, url, command="python main.py 0  # 💥 ünïcode 任务")
+    _ready(kubectl, task_namespace, "example", operator)
+    status = kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"]
+    cronjob = kubectl.get_json("cronjob", status["cronJobName"], f"-n={task_namespace}")
+    run = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert run["args"][-1] == "--command=python main.py 0  # 💥 ünïcode 任务"
+
+    events = kubectl.get_json(
+        "events", f"-n={task_namespace}", "--field-selector=involvedObject.kind=GitTask"
+    )["items"]
+    reasons = {event["reason"] for event in events}
+    assert {"Synced", "Succeeded"} <= reasons

@@ -67,4 +67,31 @@ def test_a_user_name_in_an_https_url_is_refused_as_a_credential() -> None:
         reconcile.parse_spec(_task(repository={"url": "https://ghp_token@host/team/x.git"}))
     assert stall.value.reason == Reason.INVALID_REPOSITORY_URL
     assert "ghp_token" not in stall.value.message
-    assert reconcile.parse_spec(_task(repository={"url": "ssh://git@host/team/x.git"}))
+
+
+def test_ssh_urls_stall_with_a_clear_reason_until_they_are_supported() -> None:
+    for url in ("ssh://git@host/team/x.git", "git@host:team/x.git"):
+        with pytest.raises(Stall) as stall:
+            reconcile.parse_spec(_task(repository={"url": url}))
+        assert stall.value.reason == Reason.INVALID_REPOSITORY_URL
+        assert "SSH" in stall.value.message
+
+
+@pytest.mark.parametrize("quantity", ["lots", "1 GB", "--1", "1.5.5"])
+def test_resources_must_be_quantities(quantity: str) -> None:
+    with pytest.raises(Stall) as stall:
+        reconcile.parse_spec(_task(resources={"requests": {"cpu": quantity}}))
+    assert stall.value.reason == Reason.INVALID_SPEC
+    assert "spec.resources.requests.cpu" in stall.value.message
+
+
+def test_good_quantities_pass() -> None:
+    spec = {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": 2, "memory": "1e9"}}
+    assert reconcile.parse_spec(_task(resources=spec)).resources == spec
+
+
+def test_a_schedule_that_never_fires_is_invalid() -> None:
+    with pytest.raises(Stall) as stall:
+        reconcile.parse_spec(_task(schedule="0 0 31 2 *"))
+    assert stall.value.reason == Reason.INVALID_SPEC
+    assert "never fires" in stall.value.message
