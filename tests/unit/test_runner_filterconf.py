@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from condatask.filterconf import InvalidFilterConf, parse_filter_conf
@@ -183,3 +185,11 @@ def test_a_channel_that_is_not_a_name_or_url_is_refused(channel: str) -> None:
     with pytest.raises(InvalidFilterConf, match=r"environment\.channels") as caught:
         parse_filter_conf(f"[environment]\nchannels = conda-forge {channel}\n")
     assert repr(channel) in str(caught.value)
+
+
+def test_the_readme_example_means_what_it_says() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    example = readme.partition("### `filter.conf`")[2].partition("```ini\n")[2].partition("```")[0]
+    conf = parse_filter_conf(example)
+    assert conf.task.schedule == "*/5 * * * *"
+    assert conf.environment.packages == ("numpy>=1.26", "pandas")
