@@ -26,7 +26,8 @@ SETTINGS = web.AppKey("settings", Settings)
 
 # A new id is taken when `task-<id>` already exists (someone named a kubectl task so).
 _NAME_ATTEMPTS = 5
-# How long a failed create waits for its deleted task to disappear (finalizers run first).
+# How long a failed create waits for its deleted task to disappear (a finalizer that another
+# controller adds would hold it).
 _REMOVAL_WAIT = 10.0
 
 routes = web.RouteTableDef()
@@ -161,7 +162,7 @@ async def _remove(tasks: GitTasks, name: str) -> None:
     """Delete a task that failed, and see it gone, so the answer leaves nothing behind."""
     try:
         await tasks.delete(name)
-        # The operator's finalizer holds the object for a moment after the delete.
+        # Deletion is asynchronous: wait until the object is really gone before answering.
         async with asyncio.timeout(_REMOVAL_WAIT):
             await tasks.wait_for(name, done=lambda _: False)
     except GatewayError as error:
