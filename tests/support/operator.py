@@ -6,6 +6,7 @@ settings that point the emitted pods at the local conda channel and wheelhouse.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -75,28 +76,26 @@ def operator_environ(kubeconfig: Path, artifacts: TestArtifacts, cache: Path) ->
     return environ
 
 
-@pytest.fixture(scope="session")
-def operator(
-    control_plane: Layout,
-    crds_installed: None,
-    conda_test_artifacts: TestArtifacts,
-    tmp_path_factory: pytest.TempPathFactory,
+@contextlib.contextmanager
+def running_operator(
+    *, kubeconfig: Path, artifacts: TestArtifacts, work: Path, watch: str
 ) -> Iterator[OperatorProcess]:
-    work = tmp_path_factory.mktemp("operator")
+    """`condatask-operator` as a child process watching the namespaces that match `watch`."""
+    work.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     log = work / "operator.log"
-    with log.open("wb") as sink:
+    with log.open("ab") as sink:
         process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "condatask_operator",
                 "--verbose",
-                f"--namespace={WATCHED_PREFIX}*",
+                f"--namespace={watch}",
                 "--liveness",
                 f"http://127.0.0.1:{port}/healthz",
             ],
-            env=operator_environ(control_plane.kubeconfig, conda_test_artifacts, work / "cache"),
+            env=operator_environ(kubeconfig, artifacts, work / "cache"),
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
@@ -111,6 +110,22 @@ def operator(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def operator(
+    control_plane: Layout,
+    crds_installed: None,
+    conda_test_artifacts: TestArtifacts,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[OperatorProcess]:
+    with running_operator(
+        kubeconfig=control_plane.kubeconfig,
+        artifacts=conda_test_artifacts,
+        work=tmp_path_factory.mktemp("operator"),
+        watch=f"{WATCHED_PREFIX}*",
+    ) as running:
+        yield running
 
 
 def _wait_alive(running: OperatorProcess, url: str, timeout: float = 60) -> None:

@@ -1,0 +1,76 @@
+"""Nothing is lost when the operator restarts: the GitTask's status is the whole state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hack.conda_channel import TestArtifacts
+from hack.controlplane import Layout
+from hack.git_server import GitServer
+from tests.integration.test_operator_kubectl import _apply_example, _ready
+from tests.support.kubectl import Kubectl, fresh_namespace, poll
+from tests.support.operator import running_operator
+from tests.support.runner_steps import TASK_FILES
+
+pytestmark = pytest.mark.integration
+
+# A prefix of its own, so this test's operator and the session's never share a task.
+RESTART_PREFIX = "rs-"
+
+
+def test_a_restarted_operator_resumes_its_tasks_without_moving_them(
+    kubectl: Kubectl,
+    control_plane: Layout,
+    crds_installed: None,
+    conda_test_artifacts: TestArtifacts,
+    git_server: GitServer,
+    tmp_path: Path,
+) -> None:
+    url = git_server.create_repository("restart", TASK_FILES)
+
+    def operator(work: str) -> Any:
+        # A fresh work folder each time: a restarted pod has an empty mirror cache too.
+        return running_operator(
+            kubeconfig=control_plane.kubeconfig,
+            artifacts=conda_test_artifacts,
+            work=tmp_path / work,
+            watch=f"{RESTART_PREFIX}*",
+        )
+
+    with fresh_namespace(kubectl, f"{RESTART_PREFIX}restart") as namespace:
+        with operator("first") as first:
+            _apply_example(kubectl, namespace, url)
+            _ready(kubectl, namespace, "example", first)
+        before = kubectl.get_json("gittask", "example", f"-n={namespace}")
+        cronjob_uid = kubectl.get_json(
+            "cronjob", before["status"]["cronJobName"], f"-n={namespace}"
+        )["metadata"]["uid"]
+
+        # The remote moves on while no operator runs.
+        git_server.commit("restart", {"later.py": "print('later')\n"}, message="Later")
+
+        with operator("second") as second:
+            after = poll(
+                lambda: _behind(kubectl, namespace, 1),
+                timeout=45,
+                interval=0.5,
+                what=f"the resumed operator to see the new commit\n{second.tail()}",
+            )
+
+        for field in ("taskId", "commit", "lastSynced", "cronJobName"):
+            assert after["status"][field] == before["status"][field], field
+        assert after["status"]["conditions"][0]["status"] == "True"
+        assert (
+            kubectl.get_json("cronjob", after["status"]["cronJobName"], f"-n={namespace}")[
+                "metadata"
+            ]["uid"]
+            == cronjob_uid
+        )
+
+
+def _behind(kubectl: Kubectl, namespace: str, commits: int) -> dict[str, Any] | None:
+    task = kubectl.get_json("gittask", "example", f"-n={namespace}")
+    return task if task.get("status", {}).get("behindCommits") == commits else None
