@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> None:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # The client's debug log prints whole response bodies, Secrets included: never show it.
+    logging.getLogger("kubernetes_asyncio").setLevel(logging.INFO)
     namespaces = args.namespace or handlers.SETTINGS.namespaces
     handlers.SETTINGS.namespaces = namespaces  # the poll covers the same namespaces
     asyncio.run(

@@ -1,0 +1,101 @@
+"""A private repository: credentials from a Secret reach git, and nothing else.
+
+The operator fetches with the Secret's username and password; the emitted pod mounts the
+Secret and its checkout step uses it. The password must never appear in the GitTask, the
+CronJob, the operator's log or the pod's output.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hack.git_server import GitServer
+from hack.pod_steps import run_pod
+from tests.integration.test_operator_kubectl import _apply_example, _condition, _ready
+from tests.support.kubectl import Kubectl, poll
+from tests.support.operator import OperatorProcess
+from tests.support.runner_steps import GIT_PASSWORD, GIT_USERNAME, TASK_FILES
+
+pytestmark = pytest.mark.integration
+
+
+def _secret(kubectl: Kubectl, namespace: str, password: str) -> None:
+    kubectl.apply({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "git-credentials", "namespace": namespace},
+        "type": "kubernetes.io/basic-auth",
+        "stringData": {"username": GIT_USERNAME, "password": password},
+    })  # fmt: skip
+
+
+def test_a_private_repository_is_synced_and_run_with_the_secret_and_never_shows_it(
+    kubectl: Kubectl,
+    task_namespace: str,
+    operator: OperatorProcess,
+    authenticated_git_server: GitServer,
+    tmp_path: Path,
+) -> None:
+    url = authenticated_git_server.create_repository("private", TASK_FILES)
+    _secret(kubectl, task_namespace, GIT_PASSWORD)
+    _apply_example(
+        kubectl,
+        task_namespace,
+        url,
+        command="python main.py 0",
+        repository={"url": url, "secretRef": {"name": "git-credentials"}},
+    )
+    _ready(kubectl, task_namespace, "example", operator)
+
+    task = kubectl("get", "gittask", "example", f"-n={task_namespace}", "-o=json").stdout
+    status = kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"]
+    cronjob = kubectl(
+        "get", "cronjob", status["cronJobName"], f"-n={task_namespace}", "-o=json"
+    ).stdout
+    assert status["commit"] == authenticated_git_server.head("private")
+    for text in (task, cronjob, operator.log.read_text(errors="replace")):
+        assert GIT_PASSWORD not in text
+
+    # The pod's Secret volume, as the kubelet would project it.
+    credentials = tmp_path / "secret"
+    credentials.mkdir()
+    (credentials / "username").write_text(GIT_USERNAME)
+    (credentials / "password").write_text(GIT_PASSWORD)
+    steps = run_pod(
+        kubectl.get_json("cronjob", status["cronJobName"], f"-n={task_namespace}"),
+        tmp_path / "pod",
+        volumes={"git-credentials": credentials},
+    )
+
+    assert [s.returncode for s in steps] == [0, 0, 0], steps[-1].output
+    assert "Hello from pip!" in steps[-1].output
+    assert all(GIT_PASSWORD not in step.output for step in steps)
+
+
+def test_a_wrong_password_stalls_without_showing_it(
+    kubectl: Kubectl,
+    task_namespace: str,
+    operator: OperatorProcess,
+    authenticated_git_server: GitServer,
+) -> None:
+    url = authenticated_git_server.create_repository("locked", TASK_FILES)
+    wrong = "not-the-password-8f3c"
+    _secret(kubectl, task_namespace, wrong)
+    _apply_example(
+        kubectl,
+        task_namespace,
+        url,
+        repository={"url": url, "secretRef": {"name": "git-credentials"}},
+    )
+
+    stalled = poll(
+        lambda: _condition(kubectl, task_namespace, "example", "Stalled"),
+        timeout=60, interval=0.5, what="the Stalled condition",
+    )  # fmt: skip
+
+    assert (stalled["status"], stalled["reason"]) == ("True", "RepositoryUnreachable")
+    task = kubectl("get", "gittask", "example", f"-n={task_namespace}", "-o=json").stdout
+    assert wrong not in task
+    assert wrong not in operator.log.read_text(errors="replace")
