@@ -10,12 +10,15 @@ would never apply.
 from __future__ import annotations
 
 import base64
+import logging
 from typing import Any
 
 from kubernetes_asyncio import client
 
 from condatask import gitsafety, resources, schedule, taskids
-from condatask.kube import is_status
+from condatask.kube import api_message, is_status
+
+logger = logging.getLogger(__name__)
 
 FIELD_MANAGER = "condatask-operator"
 _MERGE = "application/merge-patch+json"
@@ -151,7 +154,13 @@ class Kube:
             source=client.V1EventSource(component=FIELD_MANAGER),
             first_timestamp=now, last_timestamp=now, count=1,
         )  # fmt: skip
-        await self._core.create_namespaced_event(meta["namespace"], event)
+        try:
+            await self._core.create_namespaced_event(meta["namespace"], event)
+        except client.ApiException as error:
+            # Events are a courtesy: a refused one must not fail the reconcile.
+            logger.warning(
+                "Could not post event %s on %s: %s", reason, meta["name"], api_message(error)
+            )
 
     async def basic_auth_header(self, namespace: str, secret_name: str) -> str | None:
         """The HTTP Authorization header of a credentials Secret; None when it is missing."""
