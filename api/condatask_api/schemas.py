@@ -59,9 +59,9 @@ class CreateReply(BaseModel):
     environment_warning: str | None = None
 
     def body(self) -> dict[str, Any]:
-        # The contract shows the warning only when there is one.
-        excluded = {"environment_warning"} if self.environment_warning is None else set()
-        return self.model_dump(mode="json", exclude=excluded)
+        # Every field of the contract's reply is present; the warning is null unless the
+        # environment already existed, so clients that test it for truth keep working.
+        return self.model_dump(mode="json")
 
 
 class UpdatedTask(BaseModel):

@@ -77,7 +77,7 @@ async def test_contract_post_creates_a_scheduled_task_with_an_owned_cronjob(
     assert body["success"] is True
     assert body["message"] == "Task created from Git repository successfully"
     assert body["environment_message"] == f"New environment '{ENV_NAME}' created with requirements"
-    assert "environment_warning" not in body
+    assert body["environment_warning"] is None
     task = body["task"]
     assert isinstance(task["task_id"], int)
     assert task["task_name"] == TASK_NAME

@@ -67,7 +67,7 @@ async def test_create_answers_the_contract_201(
     assert body["success"] is True
     assert body["message"] == "Task created from Git repository successfully"
     assert body["environment_message"] == "New environment 'my_new_env' created with requirements"
-    assert "environment_warning" not in body
+    assert body["environment_warning"] is None
     assert isinstance(task["task_id"], int)
     assert task["task_name"] == "从Git创建的任务"
     assert task["status"] == "scheduled"

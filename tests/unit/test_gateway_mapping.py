@@ -319,6 +319,7 @@ def test_created_reply_has_every_contract_field() -> None:
             "branch": "main",
         },
         "environment_message": "New environment 'my_new_env' created with requirements",
+        "environment_warning": None,
     }
 
 
