@@ -66,3 +66,10 @@ lint: venv ## formatter, linter, strict typing, layering, and CRDs in step with 
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(PYTHON) -m condatask.crd --check
+
+# --- Benchmarks (figures and ratios, printed; never asserted) -------------------------------
+
+.PHONY: bench
+
+bench: venv ## measure poll cost, environment builds and gateway latency; prints tables
+	$(PYTHON) -m benchmarks
