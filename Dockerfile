@@ -3,9 +3,10 @@
 # the command of each Deployment; the operator sets it in the pods it emits.
 FROM python:3.11-slim
 
-# git: the runner checks out repositories and the operator fetches their remotes.
+# git: the runner checks out repositories and the operator fetches their remotes;
+# openssh-client: for ssh:// and user@host:path repositories.
 RUN apt-get update \
-    && apt-get install --yes --no-install-recommends git \
+    && apt-get install --yes --no-install-recommends git openssh-client \
     && rm -rf /var/lib/apt/lists/*
 
 # Task pods run as uid 1000 (runAsNonRoot), and so do the chart's Deployments.

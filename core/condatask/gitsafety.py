@@ -8,20 +8,37 @@ that runs commands or leak a credential into argv, a URL, a log or a status fiel
 from __future__ import annotations
 
 import base64
+import contextlib
+import dataclasses
 import os
 import re
+import shlex
+import tempfile
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 __all__ = [
+    "SSH_IDENTITY",
+    "SSH_KNOWN_HOSTS",
+    "Credentials",
     "InvalidBranch",
     "InvalidRepositoryURL",
+    "SshKey",
+    "authenticated_git_environment",
     "basic_auth_header",
+    "build_ssh_command",
     "git_environment",
+    "is_ssh_url",
     "redact_url",
+    "ssh_key_command",
     "validate_branch",
     "validate_repo_url",
 ]
+
+# The keys of a credentials Secret (and so the files of its mounted volume) for SSH.
+SSH_IDENTITY = "identity"
+SSH_KNOWN_HOSTS = "known_hosts"
 
 _NETWORK_SCHEMES = ("https", "http", "ssh")
 # scp-like syntax: user@host:path (no scheme, no "//"). The user part is optional for git,
@@ -92,6 +109,11 @@ def _validate_scheme_url(url: str, *, allow_file: bool) -> str:
     return url
 
 
+def is_ssh_url(url: str) -> bool:
+    """Whether git reaches `url` through ssh (ssh:// or the scp-like user@host:path)."""
+    return url.lower().startswith("ssh://") or _SCP_LIKE.match(url) is not None
+
+
 def redact_url(url: str) -> str:
     """Return `url` without any user-info, fit for logs, events and status."""
     parts = urllib.parse.urlsplit(url)
@@ -137,15 +159,23 @@ def git_environment(
     *,
     allow_file: bool = False,
     auth_header: str | None = None,
+    ssh_command: str | None = None,
     home: str | None = None,
 ) -> dict[str, str]:
     """Build the environment for a git subprocess.
 
     `auth_header` is a full HTTP header value (e.g. "Authorization: Basic ...") passed as
     config through the environment, so it never appears in argv, a URL or the process list.
+    `ssh_command` is the GIT_SSH_COMMAND for ssh remotes (see `ssh_key_command`).
     `home` isolates git from the user's global configuration.
     """
     env = dict(os.environ)
+    # Only our own ssh command may run: an inherited one could be anything.
+    for inherited in ("GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSH_VARIANT"):
+        env.pop(inherited, None)
+    if ssh_command is not None:
+        env["GIT_SSH_COMMAND"] = ssh_command
+        env["GIT_SSH_VARIANT"] = "ssh"
     protocols = "https:http:ssh" + (":file" if allow_file else "")
     env.update(
         {
@@ -174,6 +204,70 @@ def basic_auth_header(username: str, password: str) -> str:
     """The HTTP header git sends for a credentials Secret's `username` and `password`."""
     pair = f"{username or 'git'}:{password}".encode()
     return f"Authorization: Basic {base64.b64encode(pair).decode()}"
+
+
+@dataclasses.dataclass(frozen=True)
+class SshKey:
+    """An OpenSSH private key and the known_hosts lines of the servers it may talk to."""
+
+    identity: str = dataclasses.field(repr=False)
+    known_hosts: str = dataclasses.field(repr=False)
+
+
+# An HTTP Authorization header value, or an SSH key.
+Credentials = str | SshKey
+
+
+def build_ssh_command(
+    *, identity_file: str | os.PathLike[str], known_hosts_file: str | os.PathLike[str]
+) -> str:
+    """The GIT_SSH_COMMAND that uses exactly this key and trusts exactly these hosts.
+
+    No configuration file, agent or other key of the machine takes part, an unknown or changed
+    host key fails (never accept-new), and ssh never prompts.
+    """
+    return shlex.join([
+        "ssh", "-F", "/dev/null",
+        "-i", os.fspath(identity_file), "-o", "IdentitiesOnly=yes",
+        "-o", f"UserKnownHostsFile={os.fspath(known_hosts_file)}",
+        "-o", "GlobalKnownHostsFile=/dev/null",
+        "-o", "StrictHostKeyChecking=yes",
+        "-o", "BatchMode=yes",
+    ])  # fmt: skip
+
+
+@contextlib.contextmanager
+def ssh_key_command(key: SshKey) -> Iterator[str]:
+    """Write `key` to a private folder (0700, files 0600) for as long as the block runs.
+
+    Yields the GIT_SSH_COMMAND that uses it; the folder is removed when the block ends.
+    """
+    with tempfile.TemporaryDirectory(prefix="condatask-ssh-") as folder:
+        os.chmod(folder, 0o700)
+        identity = Path(folder, SSH_IDENTITY)
+        known_hosts = Path(folder, SSH_KNOWN_HOSTS)
+        # ssh refuses a key without its final newline, and a Secret edited on Windows has \r\n.
+        _write_private(identity, key.identity.replace("\r\n", "\n").strip() + "\n")
+        _write_private(known_hosts, key.known_hosts.replace("\r\n", "\n").strip() + "\n")
+        yield build_ssh_command(identity_file=identity, known_hosts_file=known_hosts)
+
+
+@contextlib.contextmanager
+def authenticated_git_environment(
+    credentials: Credentials | None, *, allow_file: bool = False, home: str | None = None
+) -> Iterator[dict[str, str]]:
+    """`git_environment` for `credentials`: a header, or an SSH key on disk only meanwhile."""
+    if isinstance(credentials, SshKey):
+        with ssh_key_command(credentials) as command:
+            yield git_environment(allow_file=allow_file, ssh_command=command, home=home)
+        return
+    yield git_environment(allow_file=allow_file, auth_header=credentials, home=home)
+
+
+def _write_private(path: Path, text: str) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
 
 
 def _single_line(value: str) -> str:

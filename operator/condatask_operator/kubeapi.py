@@ -15,7 +15,7 @@ from typing import Any
 
 from kubernetes_asyncio import client
 
-from condatask import gitsafety, resources, schedule, taskids
+from condatask import resources, schedule, taskids
 from condatask.kube import api_message, is_status
 
 logger = logging.getLogger(__name__)
@@ -162,18 +162,21 @@ class Kube:
                 "Could not post event %s on %s: %s", reason, meta["name"], api_message(error)
             )
 
-    async def basic_auth_header(self, namespace: str, secret_name: str) -> str | None:
-        """The HTTP Authorization header of a credentials Secret; None when it is missing."""
+    async def secret_data(self, namespace: str, secret_name: str) -> dict[str, str] | None:
+        """The decoded data of a credentials Secret; None when it does not exist.
+
+        The values are credentials: callers hand them to git and never log them.
+        """
         try:
             secret = await self._core.read_namespaced_secret(secret_name, namespace)
         except client.ApiException as error:
             if is_status(error, 404):
                 return None
             raise
-        data = {key: base64.b64decode(value).decode() for key, value in (secret.data or {}).items()}
-        if "password" not in data:
-            return None
-        return gitsafety.basic_auth_header(data.get("username", ""), data["password"])
+        return {
+            key: base64.b64decode(value).decode(errors="replace")
+            for key, value in (secret.data or {}).items()
+        }
 
 
 def _desired(existing: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:

@@ -93,7 +93,7 @@ async def _divergence(
     spec = reconcile.parse_spec(task)
     auth = await reconcile.credentials(ctx, task["metadata"]["namespace"], spec)
     url = spec.repository.url
-    await ctx.repositories.fetch(url, auth_header=auth, fresh_after=fresh_after)
+    await ctx.repositories.fetch(url, credentials=auth, fresh_after=fresh_after)
     remote = await ctx.repositories.head(url, spec.repository.branch)
     ahead, behind = await ctx.repositories.divergence(url, task["status"]["commit"], remote)
     return {

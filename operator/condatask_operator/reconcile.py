@@ -37,6 +37,10 @@ from condatask_operator.repository import (
 from condatask_operator.stall import Stall
 
 NO_CONFIG_MESSAGE = "No filter.conf or requirements.txt found in repository"
+SSH_WITHOUT_CREDENTIALS = (
+    "SSH repository URLs need spec.repository.secretRef: a Secret with 'identity' (an OpenSSH "
+    "private key) and 'known_hosts' (the server's host key)"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,8 +70,8 @@ async def reconcile(ctx: Context, task: dict[str, Any]) -> dict[str, Any]:
     status: dict[str, Any] = {"taskId": task_id, "observedGeneration": meta.get("generation")}
     try:
         spec = parse_spec(task)
-        auth_header = await credentials(ctx, meta["namespace"], spec)
-        sync = await resolve_remote(ctx, task, spec, auth_header)
+        git_credentials = await credentials(ctx, meta["namespace"], spec)
+        sync = await resolve_remote(ctx, task, spec, git_credentials)
         filter_conf = await check_repository(ctx, spec, sync.commit)
         status["environment"] = await environment.decide(
             ctx.kube,
@@ -161,12 +165,11 @@ def parse_spec(task: dict[str, Any]) -> models.GitTaskSpec:
         gitsafety.validate_repo_url(spec.repository.url)
     except gitsafety.InvalidRepositoryURL as error:
         raise Stall(Reason.INVALID_REPOSITORY_URL, str(error)) from error
-    if not spec.repository.url.startswith(("https://", "http://")):
-        # TODO(#3): SSH needs key and known_hosts Secrets and an ssh client in the image.
-        raise Stall(
-            Reason.INVALID_REPOSITORY_URL,
-            "SSH repository URLs are not supported yet; use https:// with a credentials Secret",
-        )
+    if gitsafety.is_ssh_url(spec.repository.url) and spec.repository.secret_ref is None:
+        # Without a Secret ssh would fall back to whatever keys and hosts the machine trusts.
+        # InvalidRepositoryURL keeps the REST answer "Invalid Git repository URL": a REST
+        # client cannot name a Secret, so for it such a URL is unusable.
+        raise Stall(Reason.INVALID_REPOSITORY_URL, SSH_WITHOUT_CREDENTIALS)
     _check_resources(spec.resources)
     try:
         gitsafety.validate_branch(spec.repository.branch)
@@ -205,20 +208,39 @@ def _url_problem(task: dict[str, Any]) -> str:
     return "The repository URL is not a Git URL this operator accepts."
 
 
-async def credentials(ctx: Context, namespace: str, spec: models.GitTaskSpec) -> str | None:
+async def credentials(
+    ctx: Context, namespace: str, spec: models.GitTaskSpec
+) -> gitsafety.Credentials | None:
+    """What git authenticates with: a Basic header for HTTP(S), a key and known hosts for SSH."""
     if spec.repository.secret_ref is None:
         return None
-    header = await ctx.kube.basic_auth_header(namespace, spec.repository.secret_ref.name)
-    if header is None:
-        raise Stall(
-            Reason.SECRET_NOT_FOUND,
-            f"Secret {spec.repository.secret_ref.name!r} is missing or has no 'password' key",
+    name = spec.repository.secret_ref.name
+    data = await ctx.kube.secret_data(namespace, name)
+    if data is None:
+        raise Stall(Reason.SECRET_NOT_FOUND, f"Secret {name!r} does not exist")
+    if gitsafety.is_ssh_url(spec.repository.url):
+        wanted = (gitsafety.SSH_IDENTITY, gitsafety.SSH_KNOWN_HOSTS)
+        missing = [key for key in wanted if not data.get(key, "").strip()]
+        if missing:
+            keys = " and ".join(repr(key) for key in missing)
+            raise Stall(
+                Reason.SECRET_NOT_FOUND,
+                f"Secret {name!r} has no {keys} key; an SSH repository needs 'identity' (an "
+                "OpenSSH private key) and 'known_hosts' (the server's host key)",
+            )
+        return gitsafety.SshKey(
+            identity=data[gitsafety.SSH_IDENTITY], known_hosts=data[gitsafety.SSH_KNOWN_HOSTS]
         )
-    return header
+    if "password" not in data:
+        raise Stall(Reason.SECRET_NOT_FOUND, f"Secret {name!r} has no 'password' key")
+    return gitsafety.basic_auth_header(data.get("username", ""), data["password"])
 
 
 async def resolve_remote(
-    ctx: Context, task: dict[str, Any], spec: models.GitTaskSpec, auth_header: str | None
+    ctx: Context,
+    task: dict[str, Any],
+    spec: models.GitTaskSpec,
+    git_credentials: gitsafety.Credentials | None,
 ) -> Sync:
     """Fetch the remote and decide the commit: keep it, take the head, or move on request."""
     previous = task.get("status") or {}
@@ -230,7 +252,7 @@ async def resolve_remote(
     fresh_after = time.monotonic() if synced is None or request else 0.0
     url = spec.repository.url
     try:
-        await ctx.repositories.fetch(url, auth_header=auth_header, fresh_after=fresh_after)
+        await ctx.repositories.fetch(url, credentials=git_credentials, fresh_after=fresh_after)
         remote = await ctx.repositories.head(url, spec.repository.branch)
     except Unreachable as error:
         raise Stall(Reason.REPOSITORY_UNREACHABLE, str(error)) from error

@@ -58,11 +58,16 @@ class Repositories:
         self._mirrors: dict[str, _Mirror] = {}
 
     async def fetch(
-        self, url: str, *, auth_header: str | None = None, fresh_after: float = 0.0
+        self,
+        url: str,
+        *,
+        credentials: gitsafety.Credentials | None = None,
+        fresh_after: float = 0.0,
     ) -> None:
         """Bring the mirror of `url` up to date, unless it was fetched after `fresh_after`.
 
-        `fresh_after` is a `time.monotonic()` value; 0 accepts any earlier fetch.
+        `fresh_after` is a `time.monotonic()` value; 0 accepts any earlier fetch. An SSH key
+        is on disk (in a private temporary folder) only while git fetches.
         """
         gitsafety.validate_repo_url(url)
         mirror = self._mirror(url)
@@ -70,7 +75,7 @@ class Repositories:
             if mirror.fetched_at and mirror.fetched_at >= fresh_after:
                 return
             started = time.monotonic()
-            await asyncio.to_thread(_fetch, mirror.path, url, auth_header)
+            await asyncio.to_thread(_fetch, mirror.path, url, credentials)
             mirror.fetched_at = started
 
     async def head(self, url: str, branch: str) -> str:
@@ -127,8 +132,7 @@ class Repositories:
         return out.strip()
 
 
-def _fetch(path: Path, url: str, auth_header: str | None) -> None:
-    env = gitsafety.git_environment(auth_header=auth_header)
+def _fetch(path: Path, url: str, credentials: gitsafety.Credentials | None) -> None:
     if not (path / "HEAD").exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         git.Repo.init(path, bare=True)
@@ -138,7 +142,8 @@ def _fetch(path: Path, url: str, auth_header: str | None) -> None:
         writer.set_value('remote "origin"', "url", url)
         writer.set_value('remote "origin"', "fetch", "+refs/heads/*:refs/remotes/origin/*")
     try:
-        repo.git.execute(["git", "fetch", "--prune", "--no-tags", "--quiet", "origin"], env=env)
+        with gitsafety.authenticated_git_environment(credentials) as env:
+            repo.git.execute(["git", "fetch", "--prune", "--no-tags", "--quiet", "origin"], env=env)
     except git.GitCommandError as error:
         raise Unreachable(f"Cannot fetch {gitsafety.redact_url(url)}: {_stderr(error)}") from error
 

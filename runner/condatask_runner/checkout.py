@@ -2,7 +2,8 @@
 
 The URL, branch and commit are validated before git runs, every git call gets the locked-down
 environment from `condatask.gitsafety`, untrusted text only ever follows `--` or sits inside
-a refspec we build, and credentials travel as an HTTP header in git's environment.
+a refspec we build, and credentials travel as an HTTP header in git's environment, or (for
+SSH) as a key and known hosts copied to a private folder that lives only as long as git runs.
 """
 
 from __future__ import annotations
@@ -15,8 +16,13 @@ from pathlib import Path
 import git
 
 from condatask.gitsafety import (
+    SSH_IDENTITY,
+    SSH_KNOWN_HOSTS,
+    Credentials,
+    SshKey,
+    authenticated_git_environment,
     basic_auth_header,
-    git_environment,
+    is_ssh_url,
     redact_url,
     validate_branch,
     validate_repo_url,
@@ -26,6 +32,7 @@ from condatask_runner.errors import StepFailed
 __all__ = [
     "CheckoutFailed",
     "CheckoutResult",
+    "InvalidCredentials",
     "checkout",
     "read_auth_header",
     "read_credentials_dir",
@@ -41,6 +48,10 @@ class CheckoutFailed(StepFailed):
 
 class InvalidCommit(ValueError):
     """A commit id that is not a hexadecimal object name."""
+
+
+class InvalidCredentials(ValueError):
+    """Credentials that cannot be used for the repository URL (retrying cannot help)."""
 
 
 @dataclass(frozen=True)
@@ -69,8 +80,23 @@ def read_auth_header(path: Path) -> str:
     return f"Authorization: {value}"
 
 
-def read_credentials_dir(path: Path) -> str:
-    """The header for a mounted credentials Secret (files `username` and `password`)."""
+def read_credentials_dir(path: Path) -> Credentials:
+    """The credentials in a mounted Secret folder.
+
+    Files `identity` and `known_hosts` make an SSH key; otherwise `password` (and optionally
+    `username`) make the HTTP header.
+    """
+    if (path / SSH_IDENTITY).exists():
+        known_hosts = path / SSH_KNOWN_HOSTS
+        if not known_hosts.exists():
+            raise InvalidCredentials(
+                f"{path} has '{SSH_IDENTITY}' but no '{SSH_KNOWN_HOSTS}': SSH needs the "
+                "server's host key (hosts are never trusted on first use)."
+            )
+        return SshKey(
+            identity=(path / SSH_IDENTITY).read_text(encoding="utf-8"),
+            known_hosts=known_hosts.read_text(encoding="utf-8"),
+        )
     username = path / "username"
     return basic_auth_header(
         username.read_text(encoding="utf-8").strip() if username.exists() else "",
@@ -84,17 +110,28 @@ def checkout(
     branch: str,
     commit: str,
     dest: Path,
-    auth_header: str | None = None,
+    credentials: Credentials | None = None,
     allow_file: bool = False,
 ) -> CheckoutResult:
-    """Fetch `branch` from `repo_url` into `dest` and check out `commit` (detached)."""
+    """Fetch `branch` from `repo_url` into `dest` and check out `commit` (detached).
+
+    `credentials` is an HTTP Authorization header value or an SSH key; an SSH URL needs one.
+    """
     validate_repo_url(repo_url, allow_file=allow_file)
     validate_branch(branch)
     validate_commit(commit)
+    if is_ssh_url(repo_url) and not isinstance(credentials, SshKey):
+        # Without our key and known hosts ssh would trust whatever the machine trusts.
+        raise InvalidCredentials(
+            f"An SSH repository URL needs credentials with '{SSH_IDENTITY}' and "
+            f"'{SSH_KNOWN_HOSTS}' (--credentials-dir)."
+        )
 
-    with tempfile.TemporaryDirectory(prefix="condatask-git-home-") as home:
+    with (
+        tempfile.TemporaryDirectory(prefix="condatask-git-home-") as home,
         # An empty HOME keeps the machine's git config (insteadOf, helpers) out of the pod step.
-        env = git_environment(allow_file=allow_file, auth_header=auth_header, home=home)
+        authenticated_git_environment(credentials, allow_file=allow_file, home=home) as env,
+    ):
         repo = _open_or_init(dest, env)
         try:
             _set_origin(repo, repo_url)

@@ -42,7 +42,8 @@ def _add_checkout(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--credentials-dir",
         type=Path,
-        help="a mounted credentials Secret: files `password` and optionally `username`",
+        help="a mounted credentials Secret: files `password` and optionally `username` (HTTP), "
+        "or `identity` and `known_hosts` (SSH)",
     )
     parser.add_argument("--allow-file-url", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(handler=_checkout)
@@ -85,17 +86,20 @@ def _add_run(parser: argparse.ArgumentParser) -> None:
 
 
 def _checkout(args: argparse.Namespace) -> int:
+    from condatask.gitsafety import Credentials
     from condatask_runner.checkout import checkout, read_auth_header, read_credentials_dir
 
-    header = read_auth_header(args.auth_header_file) if args.auth_header_file else None
+    credentials: Credentials | None = None
+    if args.auth_header_file:
+        credentials = read_auth_header(args.auth_header_file)
     if args.credentials_dir:
-        header = read_credentials_dir(args.credentials_dir)
+        credentials = read_credentials_dir(args.credentials_dir)
     result = checkout(
         repo_url=args.repo_url,
         branch=args.branch,
         commit=args.commit,
         dest=args.dest,
-        auth_header=header,
+        credentials=credentials,
         allow_file=args.allow_file_url,
     )
     print(result.summary(repo_url=args.repo_url, branch=args.branch), flush=True)

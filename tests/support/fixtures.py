@@ -13,6 +13,7 @@ import pytest
 
 from hack.conda_channel import TestArtifacts, build_all
 from hack.git_server import GitServer
+from hack.ssh_git_server import SSHD, SshGitServer
 from tests.support.runner_steps import (
     GIT_PASSWORD,
     GIT_USERNAME,
@@ -65,3 +66,16 @@ def task_repository(git_server: GitServer) -> TaskRepository:
     """A repository on the git server holding TASK_FILES on `main`, and its commit."""
     url = git_server.create_repository("task", TASK_FILES)
     return TaskRepository(url=url, commit=git_server.head("task"))
+
+
+@pytest.fixture
+def ssh_git_server(tmp_path: Path) -> Iterator[SshGitServer]:
+    """An SSH git server (a private sshd, git-shell only) on 127.0.0.1.
+
+    It serves bare repositories under tmp_path to one client key; its `identity` and
+    `known_hosts` are what a task's credentials Secret holds.
+    """
+    if not Path(SSHD).exists():
+        pytest.fail(f"{SSHD} is missing: install openssh-server (.ci/run does).")
+    with SshGitServer(tmp_path / "ssh-root") as server:
+        yield server

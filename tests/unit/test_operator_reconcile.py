@@ -1,11 +1,13 @@
-"""Pure parts of the reconcile steps: spec parsing verdicts and the script path."""
+"""Pure parts of the reconcile steps: spec parsing verdicts, credentials, the script path."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
 
+from condatask import gitsafety, models
 from condatask.conditions import Reason
 from condatask_operator import reconcile
 from condatask_operator.stall import Stall
@@ -69,12 +71,78 @@ def test_a_user_name_in_an_https_url_is_refused_as_a_credential() -> None:
     assert "ghp_token" not in stall.value.message
 
 
-def test_ssh_urls_stall_with_a_clear_reason_until_they_are_supported() -> None:
-    for url in ("ssh://git@host/team/x.git", "git@host:team/x.git"):
-        with pytest.raises(Stall) as stall:
-            reconcile.parse_spec(_task(repository={"url": url}))
-        assert stall.value.reason == Reason.INVALID_REPOSITORY_URL
-        assert "SSH" in stall.value.message
+@pytest.mark.parametrize("url", ["ssh://git@host/team/x.git", "git@host:team/x.git"])
+def test_ssh_urls_need_a_credentials_secret(url: str) -> None:
+    with pytest.raises(Stall) as stall:
+        reconcile.parse_spec(_task(repository={"url": url}))
+    assert stall.value.reason == Reason.INVALID_REPOSITORY_URL
+    assert "secretRef" in stall.value.message and "known_hosts" in stall.value.message
+
+    spec = reconcile.parse_spec(_task(repository={"url": url, "secretRef": {"name": "key"}}))
+    assert spec.repository.url == url
+
+
+class _Secrets:
+    """Stands in for `Kube` at the one call `credentials` makes."""
+
+    def __init__(self, data: dict[str, str] | None) -> None:
+        self.data = data
+
+    async def secret_data(self, namespace: str, secret_name: str) -> dict[str, str] | None:
+        return self.data
+
+
+def _context(data: dict[str, str] | None) -> reconcile.Context:
+    return reconcile.Context(
+        settings=None,  # type: ignore[arg-type]
+        kube=_Secrets(data),  # type: ignore[arg-type]
+        repositories=None,  # type: ignore[arg-type]
+        logger=logging.getLogger(__name__),
+    )
+
+
+def _ssh_spec() -> models.GitTaskSpec:
+    repository = {"url": "ssh://git@host/team/x.git", "secretRef": {"name": "key"}}
+    return reconcile.parse_spec(_task(repository=repository))
+
+
+async def test_an_ssh_secret_gives_its_key_and_known_hosts() -> None:
+    data = {"identity": "PRIVATE KEY", "known_hosts": "host ssh-ed25519 AAAA"}
+    found = await reconcile.credentials(_context(data), "n", _ssh_spec())
+    assert found == gitsafety.SshKey(identity="PRIVATE KEY", known_hosts="host ssh-ed25519 AAAA")
+    assert "PRIVATE KEY" not in repr(found)
+
+
+@pytest.mark.parametrize(
+    ("data", "missing"),
+    [
+        ({"identity": "PRIVATE KEY"}, "'known_hosts'"),
+        ({"known_hosts": "host ssh-ed25519 AAAA", "identity": " "}, "'identity'"),
+        ({"username": "u", "password": "p"}, "'identity' and 'known_hosts'"),
+    ],
+)
+async def test_an_ssh_secret_without_its_keys_stalls_clearly(
+    data: dict[str, str], missing: str
+) -> None:
+    with pytest.raises(Stall) as stall:
+        await reconcile.credentials(_context(data), "n", _ssh_spec())
+    assert stall.value.reason == Reason.SECRET_NOT_FOUND
+    assert f"has no {missing} key" in stall.value.message
+    assert "PRIVATE KEY" not in stall.value.message
+
+
+async def test_a_missing_secret_stalls() -> None:
+    with pytest.raises(Stall) as stall:
+        await reconcile.credentials(_context(None), "n", _ssh_spec())
+    assert stall.value.reason == Reason.SECRET_NOT_FOUND
+    assert "'key' does not exist" in stall.value.message
+
+
+async def test_an_https_secret_gives_a_basic_header() -> None:
+    repository = {"url": "https://host/x.git", "secretRef": {"name": "creds"}}
+    spec = reconcile.parse_spec(_task(repository=repository))
+    found = await reconcile.credentials(_context({"username": "u", "password": "p"}), "n", spec)
+    assert found == gitsafety.basic_auth_header("u", "p")
 
 
 @pytest.mark.parametrize("quantity", ["lots", "1 GB", "--1", "1.5.5"])
