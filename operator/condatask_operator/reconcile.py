@@ -73,6 +73,7 @@ async def reconcile(ctx: Context, task: dict[str, Any]) -> dict[str, Any]:
         git_credentials = await credentials(ctx, meta["namespace"], spec)
         sync = await resolve_remote(ctx, task, spec, git_credentials)
         filter_conf = await check_repository(ctx, spec, sync.commit)
+        spec = with_repository_defaults(spec, filter_conf)
         status["environment"] = await environment.decide(
             ctx.kube,
             task=task,
@@ -285,6 +286,19 @@ async def check_repository(
         return parse_filter_conf(text)
     except InvalidFilterConf as error:
         raise Stall(Reason.INVALID_FILTER_CONF, f"filter.conf: {error}") from error
+
+
+def with_repository_defaults(
+    spec: models.GitTaskSpec, filter_conf: FilterConf | None
+) -> models.GitTaskSpec:
+    """The spec with what the repository's filter.conf sets where the spec says nothing.
+
+    Only the timeout: the API server defaults the schedule, so a spec that names none cannot
+    be told from one that names the default.
+    """
+    if filter_conf is None or spec.timeout_seconds is not None or not filter_conf.task.timeout:
+        return spec
+    return spec.model_copy(update={"timeout_seconds": filter_conf.task.timeout})
 
 
 async def apply_cronjob(

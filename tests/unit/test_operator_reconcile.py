@@ -163,3 +163,16 @@ def test_a_schedule_that_never_fires_is_invalid() -> None:
         reconcile.parse_spec(_task(schedule="0 0 31 2 *"))
     assert stall.value.reason == Reason.INVALID_SPEC
     assert "never fires" in stall.value.message
+
+
+def test_filter_conf_timeout_fills_an_open_spec_but_never_overrides_it() -> None:
+    from condatask.filterconf import parse_filter_conf
+
+    conf = parse_filter_conf("[task]\ntimeout = 600\n")
+    assert (
+        reconcile.with_repository_defaults(reconcile.parse_spec(_task()), conf).timeout_seconds
+        == 600
+    )
+    explicit = reconcile.parse_spec(_task(timeoutSeconds=60))
+    assert reconcile.with_repository_defaults(explicit, conf).timeout_seconds == 60
+    assert reconcile.with_repository_defaults(explicit, None).timeout_seconds == 60
