@@ -28,7 +28,7 @@ __all__ = ["GitServer", "basic_auth_header", "main"]
 
 HTTP_BACKEND = "/usr/lib/git-core/git-http-backend"
 _COPY_CHUNK = 64 * 1024
-_AUTHOR = {
+AUTHOR = {
     "GIT_AUTHOR_NAME": "Test Author",
     "GIT_AUTHOR_EMAIL": "author@example.invalid",
     "GIT_COMMITTER_NAME": "Test Author",
@@ -263,13 +263,13 @@ class GitServer:
         bare = self.bare_path(name)
         if bare.exists():
             raise FileExistsError(f"Repository {name} already exists at {bare}.")
-        _git("init", "--quiet", "--bare", f"--initial-branch={branch}", "--", str(bare))
-        _git("config", "http.receivepack", "true", cwd=bare)
+        git("init", "--quiet", "--bare", f"--initial-branch={branch}", "--", str(bare))
+        git("config", "http.receivepack", "true", cwd=bare)
         with tempfile.TemporaryDirectory(prefix="git-seed-") as work:
-            _git("init", "--quiet", f"--initial-branch={branch}", "--", work)
-            _write_files(Path(work), files)
-            _git("add", "--all", cwd=work)
-            _git("commit", "--quiet", "-m", "Initial commit", cwd=work)
+            git("init", "--quiet", f"--initial-branch={branch}", "--", work)
+            write_files(Path(work), files)
+            git("add", "--all", cwd=work)
+            git("commit", "--quiet", "-m", "Initial commit", cwd=work)
             self._push(work, name, branch)
         return self.url_for(name)
 
@@ -285,17 +285,17 @@ class GitServer:
         """Add one commit to `branch` through a clone and an HTTP push; return its sha."""
         with tempfile.TemporaryDirectory(prefix="git-commit-") as work:
             self._git_http("clone", "--quiet", "--branch", branch, "--", self.url_for(name), work)
-            _write_files(Path(work), files_to_write)
+            write_files(Path(work), files_to_write)
             for path in files_to_delete:
-                _git("rm", "--quiet", "--", path, cwd=work)
-            _git("add", "--all", cwd=work)
-            _git("commit", "--quiet", "-m", message, cwd=work)
+                git("rm", "--quiet", "--", path, cwd=work)
+            git("add", "--all", cwd=work)
+            git("commit", "--quiet", "-m", message, cwd=work)
             self._push(work, name, branch)
-            return _git("rev-parse", "HEAD", cwd=work)
+            return git("rev-parse", "HEAD", cwd=work)
 
     def head(self, name: str, branch: str = "main") -> str:
         """The commit `branch` points at in the bare repository."""
-        return _git("rev-parse", f"refs/heads/{branch}", cwd=self.bare_path(name))
+        return git("rev-parse", f"refs/heads/{branch}", cwd=self.bare_path(name))
 
     def _push(self, work: str, name: str, branch: str) -> None:
         self._git_http("push", "--quiet", self.url_for(name), f"HEAD:refs/heads/{branch}", cwd=work)
@@ -309,23 +309,23 @@ class GitServer:
                 "GIT_CONFIG_KEY_0": "http.extraHeader",
                 "GIT_CONFIG_VALUE_0": header,
             }
-        return _git(*args, cwd=cwd, extra=extra)
+        return git(*args, cwd=cwd, extra=extra)
 
 
-def _write_files(work: Path, files: Mapping[str, str]) -> None:
+def write_files(work: Path, files: Mapping[str, str]) -> None:
     for relative, text in files.items():
         path = work / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
 
 
-def _git(
+def git(
     *args: str, cwd: str | os.PathLike[str] | None = None, extra: Mapping[str, str] | None = None
 ) -> str:
-    # Isolated from the machine's git configuration so results do not depend on the host.
+    """Plain git for seeding test repositories, isolated from the machine's git configuration."""
     env = {
         **os.environ,
-        **_AUTHOR,
+        **AUTHOR,
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_CONFIG_GLOBAL": os.devnull,
         "GIT_TERMINAL_PROMPT": "0",

@@ -24,17 +24,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from hack.git_server import git, write_files
+
 __all__ = ["SSHD", "SshGitServer", "main"]
 
 SSHD = "/usr/sbin/sshd"
 # sshd refuses to start without it; systemd's ssh.service creates it, here nobody else does.
 PRIVSEP_DIR = Path("/run/sshd")
-_AUTHOR = {
-    "GIT_AUTHOR_NAME": "Test Author",
-    "GIT_AUTHOR_EMAIL": "author@example.invalid",
-    "GIT_COMMITTER_NAME": "Test Author",
-    "GIT_COMMITTER_EMAIL": "author@example.invalid",
-}
 # The key may run git-upload-pack / git-receive-pack through git-shell, and nothing else.
 _KEY_OPTIONS = 'restrict,command="git-shell -c \\"$SSH_ORIGINAL_COMMAND\\""'
 _START_ATTEMPTS = 3
@@ -183,7 +179,7 @@ class SshGitServer:
         bare = self.bare_path(name)
         if bare.exists():
             raise FileExistsError(f"Repository {name} already exists at {bare}.")
-        _git("init", "--quiet", "--bare", f"--initial-branch={branch}", "--", str(bare))
+        git("init", "--quiet", "--bare", f"--initial-branch={branch}", "--", str(bare))
         self.commit(name, files, message="Initial commit", branch=branch)
         return self.url_for(name)
 
@@ -198,21 +194,18 @@ class SshGitServer:
         """Add one commit of `files` on top of `branch` (pushed on disk); return its sha."""
         bare = str(self.bare_path(name))
         with tempfile.TemporaryDirectory(prefix="git-seed-") as work:
-            _git("init", "--quiet", f"--initial-branch={branch}", "--", work)
-            if _git("ls-remote", "--heads", "--", bare, branch):
-                _git("pull", "--quiet", "--", bare, branch, cwd=work)
-            for relative, text in files.items():
-                path = Path(work) / relative
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text, encoding="utf-8")
-            _git("add", "--all", cwd=work)
-            _git("commit", "--quiet", "-m", message, cwd=work)
-            _git("push", "--quiet", "--", bare, f"HEAD:refs/heads/{branch}", cwd=work)
-            return _git("rev-parse", "HEAD", cwd=work)
+            git("init", "--quiet", f"--initial-branch={branch}", "--", work)
+            if git("ls-remote", "--heads", "--", bare, branch):
+                git("pull", "--quiet", "--", bare, branch, cwd=work)
+            write_files(Path(work), files)
+            git("add", "--all", cwd=work)
+            git("commit", "--quiet", "-m", message, cwd=work)
+            git("push", "--quiet", "--", bare, f"HEAD:refs/heads/{branch}", cwd=work)
+            return git("rev-parse", "HEAD", cwd=work)
 
     def head(self, name: str, branch: str = "main") -> str:
         """The commit `branch` points at in the bare repository."""
-        return _git("rev-parse", f"refs/heads/{branch}", cwd=self.bare_path(name))
+        return git("rev-parse", f"refs/heads/{branch}", cwd=self.bare_path(name))
 
 
 def _ensure_privsep_dir() -> None:
@@ -246,23 +239,6 @@ def _banner(host: str, port: int) -> bool:
             return connection.recv(8).startswith(b"SSH-")
     except OSError:
         return False
-
-
-def _git(*args: str, cwd: str | os.PathLike[str] | None = None) -> str:
-    # Isolated from the machine's git configuration so results do not depend on the host.
-    env = {
-        **os.environ,
-        **_AUTHOR,
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_TERMINAL_PROMPT": "0",
-    }
-    result = subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"git {args[0]} failed: {result.stderr.strip()}")
-    return result.stdout.strip()
 
 
 def main(argv: list[str] | None = None) -> None:

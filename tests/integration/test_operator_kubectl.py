@@ -246,12 +246,13 @@ def test_a_command_with_any_unicode_is_scheduled_and_events_tell_the_story(
     kubectl: Kubectl, task_namespace: str, operator: OperatorProcess, git_server: GitServer
 ) -> None:
     url = git_server.create_repository("unicode", TASK_FILES)
-    _apply_example(kubectl, task_namespace, url, command="python main.py 0  # 💥 ünïcode 任务")
+    command = "python main.py 0  # 💥 ünïcode 任务"
+    _apply_example(kubectl, task_namespace, url, command=command)
     _ready(kubectl, task_namespace, "example", operator)
     status = kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"]
     cronjob = kubectl.get_json("cronjob", status["cronJobName"], f"-n={task_namespace}")
     run = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
-    assert run["args"][-1] == "--command=python main.py 0  # 💥 ünïcode 任务"
+    assert run["args"][-1] == f"--command={command}"
 
     events = kubectl.get_json(
         "events", f"-n={task_namespace}", "--field-selector=involvedObject.kind=GitTask"
