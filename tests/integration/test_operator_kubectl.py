@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -13,39 +12,18 @@ from hack.conda_channel import TestArtifacts
 from hack.git_server import GitServer
 from hack.pod_steps import run_pod
 from tests.support.kubectl import Kubectl, poll
-from tests.support.operator import REPO_ROOT, OperatorProcess
+from tests.support.operator import REPO_ROOT, OperatorProcess, apply_example, condition, wait_ready
 from tests.support.runner_steps import TASK_FILES
 
 pytestmark = pytest.mark.integration
-
-
-def _apply_example(kubectl: Kubectl, namespace: str, url: str, **spec: Any) -> dict[str, Any]:
-    manifest = yaml.safe_load((REPO_ROOT / "examples" / "gittask.yaml").read_text())
-    manifest["metadata"]["namespace"] = namespace
-    manifest["spec"]["repository"]["url"] = url
-    manifest["spec"].update(spec)
-    kubectl.apply(manifest)
-    return manifest
-
-
-def _ready(kubectl: Kubectl, namespace: str, name: str, operator: OperatorProcess) -> None:
-    done = kubectl(
-        "wait",
-        "--for=condition=Ready",
-        f"gittask/{name}",
-        f"-n={namespace}",
-        "--timeout=90s",
-        check=False,
-    )
-    assert done.returncode == 0, f"{done.stderr}\n--- operator log ---\n{operator.tail()}"
 
 
 def test_applied_example_becomes_ready_with_an_owned_cronjob(
     kubectl: Kubectl, task_namespace: str, operator: OperatorProcess, git_server: GitServer
 ) -> None:
     url = git_server.create_repository("example", TASK_FILES)
-    _apply_example(kubectl, task_namespace, url)
-    _ready(kubectl, task_namespace, "example", operator)
+    apply_example(kubectl, task_namespace, url)
+    wait_ready(kubectl, task_namespace, "example", operator)
 
     task = kubectl.get_json("gittask", "example", f"-n={task_namespace}")
     status = task["status"]
@@ -80,8 +58,8 @@ def test_the_emitted_pod_runs_the_script_in_its_environment(
     tmp_path: Path,
 ) -> None:
     url = git_server.create_repository("runs", TASK_FILES)
-    _apply_example(kubectl, task_namespace, url, command="python main.py 0")
-    _ready(kubectl, task_namespace, "example", operator)
+    apply_example(kubectl, task_namespace, url, command="python main.py 0")
+    wait_ready(kubectl, task_namespace, "example", operator)
     status = kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"]
     cronjob = kubectl.get_json("cronjob", status["cronJobName"], f"-n={task_namespace}")
 
@@ -98,9 +76,9 @@ def test_a_bad_spec_stalls_with_a_reason_and_no_cronjob(
     kubectl: Kubectl, task_namespace: str, operator: OperatorProcess, git_server: GitServer
 ) -> None:
     url = git_server.create_repository("empty", {"README.md": "no requirements here\n"})
-    _apply_example(kubectl, task_namespace, url)
+    apply_example(kubectl, task_namespace, url)
     stalled = poll(
-        lambda: _condition(kubectl, task_namespace, "example", "Stalled"),
+        lambda: condition(kubectl, task_namespace, "example", "Stalled"),
         timeout=60,
         interval=0.5,
         what="the Stalled condition",
@@ -112,21 +90,12 @@ def test_a_bad_spec_stalls_with_a_reason_and_no_cronjob(
     assert cronjobs["items"] == []
 
 
-def _condition(kubectl: Kubectl, namespace: str, name: str, kind: str) -> dict[str, Any] | None:
-    task = kubectl.get_json("gittask", name, f"-n={namespace}")
-    for condition in task.get("status", {}).get("conditions", []):
-        if condition["type"] == kind:
-            found: dict[str, Any] = condition
-            return found
-    return None
-
-
 def test_deleting_a_task_removes_its_cronjob(
     kubectl: Kubectl, task_namespace: str, operator: OperatorProcess, git_server: GitServer
 ) -> None:
     url = git_server.create_repository("deleted", TASK_FILES)
-    _apply_example(kubectl, task_namespace, url)
-    _ready(kubectl, task_namespace, "example", operator)
+    apply_example(kubectl, task_namespace, url)
+    wait_ready(kubectl, task_namespace, "example", operator)
     name = kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"]["cronJobName"]
 
     kubectl("delete", "gittask", "example", f"-n={task_namespace}", "--wait=true")
@@ -151,10 +120,10 @@ def test_the_operator_leaves_namespaces_it_does_not_watch_alone(
     git_server: GitServer,
 ) -> None:
     url = git_server.create_repository("scoped", TASK_FILES)
-    _apply_example(kubectl, namespace, url)  # not matched by the operator's --namespace glob
-    _apply_example(kubectl, task_namespace, url)
+    apply_example(kubectl, namespace, url)  # not matched by the operator's --namespace glob
+    apply_example(kubectl, task_namespace, url)
 
-    _ready(kubectl, task_namespace, "example", operator)
+    wait_ready(kubectl, task_namespace, "example", operator)
 
     # The watched task is Ready, so the operator has been through its events; the other one
     # was created first and is still untouched.
@@ -167,8 +136,8 @@ def test_a_run_of_the_cronjob_is_recorded_as_the_last_run(
     kubectl: Kubectl, task_namespace: str, operator: OperatorProcess, git_server: GitServer
 ) -> None:
     url = git_server.create_repository("runs", TASK_FILES)
-    _apply_example(kubectl, task_namespace, url)
-    _ready(kubectl, task_namespace, "example", operator)
+    apply_example(kubectl, task_namespace, url)
+    wait_ready(kubectl, task_namespace, "example", operator)
     cronjob = kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"][
         "cronJobName"
     ]
@@ -193,8 +162,8 @@ def test_a_deleted_cronjob_is_recreated(
     kubectl: Kubectl, task_namespace: str, operator: OperatorProcess, git_server: GitServer
 ) -> None:
     url = git_server.create_repository("drift", TASK_FILES)
-    _apply_example(kubectl, task_namespace, url)
-    _ready(kubectl, task_namespace, "example", operator)
+    apply_example(kubectl, task_namespace, url)
+    wait_ready(kubectl, task_namespace, "example", operator)
     name = kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"]["cronJobName"]
     first_uid = kubectl.get_json("cronjob", name, f"-n={task_namespace}")["metadata"]["uid"]
 
@@ -220,8 +189,8 @@ def test_a_copied_task_id_label_gets_a_new_id_instead_of_the_original_cronjob(
     kubectl: Kubectl, task_namespace: str, operator: OperatorProcess, git_server: GitServer
 ) -> None:
     url = git_server.create_repository("copied", TASK_FILES)
-    _apply_example(kubectl, task_namespace, url)
-    _ready(kubectl, task_namespace, "example", operator)
+    apply_example(kubectl, task_namespace, url)
+    wait_ready(kubectl, task_namespace, "example", operator)
     original = kubectl.get_json("gittask", "example", f"-n={task_namespace}")
     task_id = original["status"]["taskId"]
 
@@ -234,7 +203,7 @@ def test_a_copied_task_id_label_gets_a_new_id_instead_of_the_original_cronjob(
     }
     copy["spec"]["repository"]["url"] = url
     kubectl.apply(copy)
-    _ready(kubectl, task_namespace, "copy", operator)
+    wait_ready(kubectl, task_namespace, "copy", operator)
 
     copied = kubectl.get_json("gittask", "copy", f"-n={task_namespace}")["status"]
     assert copied["taskId"] != task_id
@@ -247,8 +216,8 @@ def test_a_command_with_any_unicode_is_scheduled_and_events_tell_the_story(
 ) -> None:
     url = git_server.create_repository("unicode", TASK_FILES)
     command = "python main.py 0  # 💥 ünïcode 任务"
-    _apply_example(kubectl, task_namespace, url, command=command)
-    _ready(kubectl, task_namespace, "example", operator)
+    apply_example(kubectl, task_namespace, url, command=command)
+    wait_ready(kubectl, task_namespace, "example", operator)
     status = kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"]
     cronjob = kubectl.get_json("cronjob", status["cronJobName"], f"-n={task_namespace}")
     run = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]

@@ -10,9 +10,8 @@ import pytest
 from hack.conda_channel import TestArtifacts
 from hack.controlplane import Layout
 from hack.git_server import GitServer
-from tests.integration.test_operator_kubectl import _apply_example, _ready
 from tests.support.kubectl import Kubectl, fresh_namespace, poll
-from tests.support.operator import running_operator
+from tests.support.operator import apply_example, running_operator, wait_ready
 from tests.support.runner_steps import TASK_FILES
 
 pytestmark = pytest.mark.integration
@@ -42,8 +41,8 @@ def test_a_restarted_operator_resumes_its_tasks_without_moving_them(
 
     with fresh_namespace(kubectl, f"{RESTART_PREFIX}restart") as namespace:
         with operator("first") as first:
-            _apply_example(kubectl, namespace, url)
-            _ready(kubectl, namespace, "example", first)
+            apply_example(kubectl, namespace, url)
+            wait_ready(kubectl, namespace, "example", first)
         before = kubectl.get_json("gittask", "example", f"-n={namespace}")
         cronjob_uid = kubectl.get_json(
             "cronjob", before["status"]["cronJobName"], f"-n={namespace}"

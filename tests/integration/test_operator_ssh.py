@@ -13,9 +13,14 @@ import pytest
 
 from hack.pod_steps import run_pod
 from hack.ssh_git_server import SshGitServer
-from tests.integration.test_operator_kubectl import _apply_example, _condition, _ready
 from tests.support.kubectl import Kubectl, poll
-from tests.support.operator import OperatorProcess
+from tests.support.operator import (
+    OperatorProcess,
+    apply_example,
+    condition,
+    observed_texts,
+    wait_ready,
+)
 from tests.support.runner_steps import TASK_FILES
 
 pytestmark = pytest.mark.integration
@@ -48,22 +53,18 @@ def test_an_ssh_repository_is_synced_and_run_with_the_secret_and_never_shows_it(
         task_namespace,
         {"identity": ssh_git_server.identity, "known_hosts": ssh_git_server.known_hosts},
     )
-    _apply_example(
+    apply_example(
         kubectl,
         task_namespace,
         url,
         command="python main.py 0",
         repository={"url": url, "secretRef": {"name": "git-ssh"}},
     )
-    _ready(kubectl, task_namespace, "example", operator)
+    wait_ready(kubectl, task_namespace, "example", operator)
 
-    task = kubectl("get", "gittask", "example", f"-n={task_namespace}", "-o=json").stdout
     status = kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"]
-    cronjob = kubectl(
-        "get", "cronjob", status["cronJobName"], f"-n={task_namespace}", "-o=json"
-    ).stdout
     assert status["commit"] == ssh_git_server.head("private")
-    for text in (task, cronjob, operator.log.read_text(errors="replace")):
+    for text in observed_texts(kubectl, task_namespace, "example", operator):
         assert _key_body(ssh_git_server) not in text
         assert "PRIVATE KEY" not in text
 
@@ -96,7 +97,7 @@ def test_an_ssh_secret_without_known_hosts_stalls_without_showing_the_key(
 ) -> None:
     url = ssh_git_server.create_repository("private", TASK_FILES)
     _secret(kubectl, task_namespace, {"identity": ssh_git_server.identity})
-    _apply_example(
+    apply_example(
         kubectl,
         task_namespace,
         url,
@@ -104,7 +105,7 @@ def test_an_ssh_secret_without_known_hosts_stalls_without_showing_the_key(
     )
 
     stalled = poll(
-        lambda: _condition(kubectl, task_namespace, "example", "Stalled"),
+        lambda: condition(kubectl, task_namespace, "example", "Stalled"),
         timeout=60, interval=0.5, what="the Stalled condition",
     )  # fmt: skip
 

@@ -17,8 +17,10 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from hack.conda_channel import TestArtifacts
 from hack.controlplane import Layout
@@ -148,3 +150,50 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+# --- Driving a task through kubectl -----------------------------------------------------------
+
+
+def apply_example(kubectl: Kubectl, namespace: str, url: str, **spec: Any) -> dict[str, Any]:
+    manifest = yaml.safe_load((REPO_ROOT / "examples" / "gittask.yaml").read_text())
+    manifest["metadata"]["namespace"] = namespace
+    manifest["spec"]["repository"]["url"] = url
+    manifest["spec"].update(spec)
+    kubectl.apply(manifest)
+    return manifest
+
+
+def wait_ready(kubectl: Kubectl, namespace: str, name: str, operator: OperatorProcess) -> None:
+    done = kubectl(
+        "wait",
+        "--for=condition=Ready",
+        f"gittask/{name}",
+        f"-n={namespace}",
+        "--timeout=90s",
+        check=False,
+    )
+    assert done.returncode == 0, f"{done.stderr}\n--- operator log ---\n{operator.tail()}"
+
+
+def condition(kubectl: Kubectl, namespace: str, name: str, kind: str) -> dict[str, Any] | None:
+    task = kubectl.get_json("gittask", name, f"-n={namespace}")
+    for condition in task.get("status", {}).get("conditions", []):
+        if condition["type"] == kind:
+            found: dict[str, Any] = condition
+            return found
+    return None
+
+
+def observed_texts(
+    kubectl: Kubectl, namespace: str, name: str, operator: OperatorProcess
+) -> list[str]:
+    """Everything a user or an admin can read about a task: where no credential may show."""
+    task = kubectl("get", "gittask", name, f"-n={namespace}", "-o=json").stdout
+    status = kubectl.get_json("gittask", name, f"-n={namespace}").get("status", {})
+    texts = [task, operator.log.read_text(errors="replace")]
+    if status.get("cronJobName"):
+        texts.append(
+            kubectl("get", "cronjob", status["cronJobName"], f"-n={namespace}", "-o=json").stdout
+        )
+    return texts
