@@ -26,6 +26,7 @@ class Reason(enum.StrEnum):
     INVALID_FILTER_CONF = "InvalidFilterConf"
     ENVIRONMENT_NOT_FOUND = "EnvironmentNotFound"
     SECRET_NOT_FOUND = "SecretNotFound"  # noqa: S105 (a reason, not a secret)
+    SECRET_NOT_ALLOWED = "SecretNotAllowed"  # noqa: S105 (a reason, not a secret)
     CRONJOB_FAILED = "CronJobFailed"
 
 

@@ -114,6 +114,27 @@ def is_ssh_url(url: str) -> bool:
     return url.lower().startswith("ssh://") or _SCP_LIKE.match(url) is not None
 
 
+def repository_host(url: str) -> str:
+    """The host (with `:port` when the URL names one) that git connects to for `url`."""
+    scp = _SCP_LIKE.match(url)
+    if scp is not None:
+        return scp["host"].lower()
+    parts = urllib.parse.urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+def host_allowed(url: str, allowed: str) -> bool:
+    """Whether `url`'s host is in `allowed`, a comma-separated list of hosts or host:ports.
+
+    A bare host allows any port of it; `host:port` allows that port only.
+    """
+    host = repository_host(url)
+    bare = host.rsplit(":", 1)[0] if ":" in host and not host.endswith("]") else host
+    entries = {entry.strip().lower() for entry in allowed.split(",") if entry.strip()}
+    return host in entries or bare in entries
+
+
 def redact_url(url: str) -> str:
     """Return `url` without any user-info, fit for logs, events and status."""
     parts = urllib.parse.urlsplit(url)

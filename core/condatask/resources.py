@@ -33,6 +33,11 @@ MANAGED_BY: Final = "condatask-operator"
 ANNOTATION_UPDATE_REQUESTED: Final = f"{GROUP}/update-requested-at"
 ANNOTATION_UPDATE_ENVIRONMENT: Final = f"{GROUP}/update-environment"
 
+# A Secret serves as git credentials only when its owner names the hosts it may be sent to:
+# without it, anyone allowed to edit GitTasks could send any Secret of the namespace to a
+# host of their choosing, or mount it into a pod that runs their code.
+ANNOTATION_GIT_HOSTS: Final = f"{GROUP}/git-hosts"
+
 # The ConfigMap that holds the next task id of a namespace.
 TASK_ID_CONFIGMAP: Final = "condatask-task-ids"
 TASK_ID_KEY: Final = "next"

@@ -162,8 +162,10 @@ class Kube:
                 "Could not post event %s on %s: %s", reason, meta["name"], api_message(error)
             )
 
-    async def secret_data(self, namespace: str, secret_name: str) -> dict[str, str] | None:
-        """The decoded data of a credentials Secret; None when it does not exist.
+    async def secret_data(
+        self, namespace: str, secret_name: str
+    ) -> tuple[dict[str, str], dict[str, str]] | None:
+        """The decoded data and the annotations of a Secret; None when it does not exist.
 
         The values are credentials: callers hand them to git and never log them.
         """
@@ -173,10 +175,11 @@ class Kube:
             if is_status(error, 404):
                 return None
             raise
-        return {
+        data = {
             key: base64.b64decode(value).decode(errors="replace")
             for key, value in (secret.data or {}).items()
         }
+        return data, dict(secret.metadata.annotations or {})
 
 
 def _desired(existing: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:

@@ -216,10 +216,23 @@ async def credentials(
     if spec.repository.secret_ref is None:
         return None
     name = spec.repository.secret_ref.name
-    data = await ctx.kube.secret_data(namespace, name)
-    if data is None:
+    return credentials_from(name, await ctx.kube.secret_data(namespace, name), spec.repository.url)
+
+
+def credentials_from(
+    name: str, found: tuple[dict[str, str], dict[str, str]] | None, url: str
+) -> gitsafety.Credentials:
+    """The credentials in Secret `name` (its data and annotations) for `url`, or a Stall."""
+    if found is None:
         raise Stall(Reason.SECRET_NOT_FOUND, f"Secret {name!r} does not exist")
-    if gitsafety.is_ssh_url(spec.repository.url):
+    data, annotations = found
+    if not gitsafety.host_allowed(url, annotations.get(resources.ANNOTATION_GIT_HOSTS, "")):
+        raise Stall(
+            Reason.SECRET_NOT_ALLOWED,
+            f"Secret {name!r} may not be sent to {gitsafety.repository_host(url)}: its "
+            f"annotation {resources.ANNOTATION_GIT_HOSTS} must list that host",
+        )
+    if gitsafety.is_ssh_url(url):
         wanted = (gitsafety.SSH_IDENTITY, gitsafety.SSH_KNOWN_HOSTS)
         missing = [key for key in wanted if not data.get(key, "").strip()]
         if missing:

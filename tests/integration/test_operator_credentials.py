@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from condatask import resources
 from hack.git_server import GitServer
 from hack.pod_steps import run_pod
 from tests.support.kubectl import Kubectl, poll
@@ -30,7 +31,11 @@ def _secret(kubectl: Kubectl, namespace: str, password: str) -> None:
     kubectl.apply({
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": "git-credentials", "namespace": namespace},
+        "metadata": {
+            "name": "git-credentials",
+            "namespace": namespace,
+            "annotations": {resources.ANNOTATION_GIT_HOSTS: "127.0.0.1"},
+        },
         "type": "kubernetes.io/basic-auth",
         "stringData": {"username": GIT_USERNAME, "password": password},
     })  # fmt: skip
@@ -99,3 +104,38 @@ def test_a_wrong_password_stalls_without_showing_it(
     assert (stalled["status"], stalled["reason"]) == ("True", "RepositoryUnreachable")
     for text in observed_texts(kubectl, task_namespace, "example", operator):
         assert wrong not in text
+
+
+def test_a_secret_not_meant_for_that_host_is_never_used(
+    kubectl: Kubectl,
+    task_namespace: str,
+    operator: OperatorProcess,
+    authenticated_git_server: GitServer,
+) -> None:
+    url = authenticated_git_server.create_repository("elsewhere", TASK_FILES)
+    kubectl.apply({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": "git-credentials",
+            "namespace": task_namespace,
+            "annotations": {resources.ANNOTATION_GIT_HOSTS: "git.example.com"},
+        },
+        "stringData": {"username": GIT_USERNAME, "password": GIT_PASSWORD},
+    })  # fmt: skip
+    apply_example(
+        kubectl,
+        task_namespace,
+        url,
+        repository={"url": url, "secretRef": {"name": "git-credentials"}},
+    )
+
+    stalled = poll(
+        lambda: condition(kubectl, task_namespace, "example", "Stalled"),
+        timeout=60, interval=0.5, what="the Stalled condition",
+    )  # fmt: skip
+
+    assert (stalled["status"], stalled["reason"]) == ("True", "SecretNotAllowed")
+    assert "127.0.0.1" in stalled["message"]
+    # Nothing emitted: no pod could mount the Secret.
+    assert kubectl.get_json("cronjobs", f"-n={task_namespace}")["items"] == []

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from condatask import resources
 from hack.pod_steps import run_pod
 from hack.ssh_git_server import SshGitServer
 from tests.support.kubectl import Kubectl, poll
@@ -30,7 +31,11 @@ def _secret(kubectl: Kubectl, namespace: str, data: dict[str, str]) -> None:
     kubectl.apply({
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": "git-ssh", "namespace": namespace},
+        "metadata": {
+            "name": "git-ssh",
+            "namespace": namespace,
+            "annotations": {resources.ANNOTATION_GIT_HOSTS: "127.0.0.1"},
+        },
         "stringData": data,
     })  # fmt: skip
 

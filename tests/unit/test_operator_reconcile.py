@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import pytest
 
-from condatask import gitsafety, models
+from condatask import gitsafety
 from condatask.conditions import Reason
 from condatask_operator import reconcile
 from condatask_operator.stall import Stall
@@ -82,33 +81,13 @@ def test_ssh_urls_need_a_credentials_secret(url: str) -> None:
     assert spec.repository.url == url
 
 
-class _Secrets:
-    """Stands in for `Kube` at the one call `credentials` makes."""
-
-    def __init__(self, data: dict[str, str] | None) -> None:
-        self.data = data
-
-    async def secret_data(self, namespace: str, secret_name: str) -> dict[str, str] | None:
-        return self.data
+SSH_URL = "ssh://git@host/team/x.git"
+HOSTS = {"condatask.io/git-hosts": "host"}
 
 
-def _context(data: dict[str, str] | None) -> reconcile.Context:
-    return reconcile.Context(
-        settings=None,  # type: ignore[arg-type]
-        kube=_Secrets(data),  # type: ignore[arg-type]
-        repositories=None,  # type: ignore[arg-type]
-        logger=logging.getLogger(__name__),
-    )
-
-
-def _ssh_spec() -> models.GitTaskSpec:
-    repository = {"url": "ssh://git@host/team/x.git", "secretRef": {"name": "key"}}
-    return reconcile.parse_spec(_task(repository=repository))
-
-
-async def test_an_ssh_secret_gives_its_key_and_known_hosts() -> None:
+def test_an_ssh_secret_gives_its_key_and_known_hosts() -> None:
     data = {"identity": "PRIVATE KEY", "known_hosts": "host ssh-ed25519 AAAA"}
-    found = await reconcile.credentials(_context(data), "n", _ssh_spec())
+    found = reconcile.credentials_from("key", (data, HOSTS), SSH_URL)
     assert found == gitsafety.SshKey(identity="PRIVATE KEY", known_hosts="host ssh-ed25519 AAAA")
     assert "PRIVATE KEY" not in repr(found)
 
@@ -121,27 +100,52 @@ async def test_an_ssh_secret_gives_its_key_and_known_hosts() -> None:
         ({"username": "u", "password": "p"}, "'identity' and 'known_hosts'"),
     ],
 )
-async def test_an_ssh_secret_without_its_keys_stalls_clearly(
-    data: dict[str, str], missing: str
-) -> None:
+def test_an_ssh_secret_without_its_keys_stalls_clearly(data: dict[str, str], missing: str) -> None:
     with pytest.raises(Stall) as stall:
-        await reconcile.credentials(_context(data), "n", _ssh_spec())
+        reconcile.credentials_from("key", (data, HOSTS), SSH_URL)
     assert stall.value.reason == Reason.SECRET_NOT_FOUND
     assert f"has no {missing} key" in stall.value.message
     assert "PRIVATE KEY" not in stall.value.message
 
 
-async def test_a_missing_secret_stalls() -> None:
+def test_a_missing_secret_stalls() -> None:
     with pytest.raises(Stall) as stall:
-        await reconcile.credentials(_context(None), "n", _ssh_spec())
+        reconcile.credentials_from("key", None, SSH_URL)
     assert stall.value.reason == Reason.SECRET_NOT_FOUND
     assert "'key' does not exist" in stall.value.message
 
 
-async def test_an_https_secret_gives_a_basic_header() -> None:
-    repository = {"url": "https://host/x.git", "secretRef": {"name": "creds"}}
-    spec = reconcile.parse_spec(_task(repository=repository))
-    found = await reconcile.credentials(_context({"username": "u", "password": "p"}), "n", spec)
+@pytest.mark.parametrize(
+    ("url", "hosts", "allowed"),
+    [
+        ("https://git.example.com/x.git", "git.example.com", True),
+        ("https://git.example.com:8443/x.git", "git.example.com", True),
+        ("https://git.example.com:8443/x.git", "git.example.com:8443", True),
+        ("https://git.example.com:8443/x.git", "git.example.com:443", False),
+        ("https://evil.example.net/x.git", "git.example.com", False),
+        ("https://git.example.com.evil.net/x.git", "git.example.com", False),
+        ("git@git.example.com:team/x.git", "other.org, git.example.com", True),
+        ("https://git.example.com/x.git", "", False),
+    ],
+)
+def test_a_secret_goes_only_to_the_hosts_its_owner_named(
+    url: str, hosts: str, allowed: bool
+) -> None:
+    data = {"password": "s3cret", "identity": "KEY", "known_hosts": "kh"}
+    annotations = {"condatask.io/git-hosts": hosts}
+    if allowed:
+        assert reconcile.credentials_from("creds", (data, annotations), url)
+        return
+    with pytest.raises(Stall) as stall:
+        reconcile.credentials_from("creds", (data, annotations), url)
+    assert stall.value.reason == Reason.SECRET_NOT_ALLOWED
+    assert "s3cret" not in stall.value.message
+
+
+def test_an_https_secret_gives_a_basic_header() -> None:
+    found = reconcile.credentials_from(
+        "creds", ({"username": "u", "password": "p"}, HOSTS), "https://host/x.git"
+    )
     assert found == gitsafety.basic_auth_header("u", "p")
 
 
