@@ -150,6 +150,7 @@ class EnvironmentOutcome(Model):
 
 class LastRun(Model):
     job_name: str | None = None
+    created: Annotated[str | None, Field(description="When the Job was created.")] = None
     start_time: str | None = None
     completion_time: str | None = None
     outcome: Annotated[str | None, Field(description="Running, Succeeded or Failed.")] = None

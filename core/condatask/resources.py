@@ -32,6 +32,8 @@ MANAGED_BY: Final = "condatask-operator"
 # the manner of Flux's `reconcile.fluxcd.io/requestedAt`: any new value is a new request.
 ANNOTATION_UPDATE_REQUESTED: Final = f"{GROUP}/update-requested-at"
 ANNOTATION_UPDATE_ENVIRONMENT: Final = f"{GROUP}/update-environment"
+# Set by the operator itself to reconcile a task again (its poll, a deleted CronJob).
+ANNOTATION_RETRY_REQUESTED: Final = f"{GROUP}/retry-requested-at"
 
 # A Secret serves as git credentials only when its owner names the hosts it may be sent to:
 # without it, anyone allowed to edit GitTasks could send any Secret of the namespace to a

@@ -16,7 +16,7 @@ import kopf
 from kubernetes_asyncio import client
 
 from condatask import kube, resources
-from condatask_operator import config, poller, reconcile
+from condatask_operator import config, poller, reconcile, runs
 from condatask_operator.kubeapi import Kube
 from condatask_operator.repository import Repositories
 
@@ -68,35 +68,29 @@ async def reconcile_task(
 
 
 @kopf.on.event("batch", "v1", "jobs", labels={resources.LABEL_MANAGED_BY: resources.MANAGED_BY})
-async def job_changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def job_changed(
+    type: str, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any
+) -> None:
     """Record the latest run of a task from the Jobs its CronJob creates."""
     meta = body.get("metadata", {})
     task_name = (meta.get("labels") or {}).get(resources.LABEL_TASK_NAME)
-    if not task_name or meta.get("deletionTimestamp"):
+    # A deleted Job is history being pruned, not a run.
+    if not task_name or type == "DELETED" or meta.get("deletionTimestamp"):
         return
-    job_status = body.get("status", {})
-    outcome = (
-        "Succeeded"
-        if job_status.get("succeeded")
-        else "Failed"
-        if job_status.get("failed")
-        else "Running"
-        if job_status.get("active")
-        else "Pending"
-    )
-    last_run = {
-        "jobName": meta.get("name"),
-        "startTime": job_status.get("startTime"),
-        "completionTime": job_status.get("completionTime"),
-        "outcome": outcome,
-    }
+    kube_ = memo.context.kube
     try:
-        await memo.context.kube.patch_task_status(
-            meta["namespace"], task_name, {"lastRun": {k: v for k, v in last_run.items() if v}}
-        )
+        task = await kube_.get_task(meta["namespace"], task_name)
+        if task is None:
+            return
+        found = runs.last_run(_plain(body), (task.get("status") or {}).get("lastRun"))
+        if found is not None:
+            await kube_.patch_task_status(meta["namespace"], task_name, {"lastRun": found})
     except client.ApiException as error:
+        # Event handlers are not retried; the Job's next change brings the record up to date.
         if not kube.is_status(error, 404):
-            raise
+            logger.warning(
+                "Could not record the run %s: %s", meta.get("name"), kube.api_message(error)
+            )
 
 
 @kopf.on.event("batch", "v1", "cronjobs", labels={resources.LABEL_MANAGED_BY: resources.MANAGED_BY})
@@ -108,13 +102,12 @@ async def cronjob_changed(
     task_name = (meta.get("labels") or {}).get(resources.LABEL_TASK_NAME)
     if type != "DELETED" or not task_name:
         return
-    ctx = dataclasses.replace(memo.context, logger=logger)
-    task = await ctx.kube.get_task(meta["namespace"], task_name)
-    if task is None or task["metadata"].get("deletionTimestamp"):
-        return  # the task is going too: its CronJob went with it
-    logger.warning("CronJob %s was deleted; recreating it", meta.get("name"))
-    status = await _guarded(reconcile.reconcile(ctx, task))
-    await ctx.kube.patch_task_status(meta["namespace"], task_name, status)
+    logger.warning("CronJob %s was deleted; reconciling its task", meta.get("name"))
+    try:
+        await memo.context.kube.request_retry(meta["namespace"], task_name)
+    except client.ApiException as error:
+        if not kube.is_status(error, 404):  # the task is gone too: nothing to bring back
+            raise
 
 
 async def _guarded(step: Any) -> dict[str, Any]:

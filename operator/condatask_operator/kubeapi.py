@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import uuid
 from typing import Any
 
 from kubernetes_asyncio import client
@@ -22,6 +23,10 @@ logger = logging.getLogger(__name__)
 
 FIELD_MANAGER = "condatask-operator"
 _MERGE = "application/merge-patch+json"
+
+
+class CronJobTaken(Exception):
+    """The CronJob of a task's name is controlled by another object: never take it over."""
 
 
 class Kube:
@@ -74,14 +79,38 @@ class Kube:
             for item in found["items"]
         )
 
-    async def patch_task_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+    async def patch_task_status(
+        self,
+        namespace: str,
+        name: str,
+        status: dict[str, Any],
+        *,
+        resource_version: str | None = None,
+    ) -> None:
+        """Merge `status` in; with `resource_version`, only over that version (else 409)."""
+        body: dict[str, Any] = {"status": status}
+        if resource_version:
+            body["metadata"] = {"resourceVersion": resource_version}
         await self._custom.patch_namespaced_custom_object_status(
             resources.GROUP,
             resources.VERSION,
             namespace,
             resources.GITTASK_PLURAL,
             name,
-            {"status": status},
+            body,
+            _content_type=_MERGE,
+        )
+
+    async def request_retry(self, namespace: str, name: str) -> None:
+        """Ask the handlers for another reconcile of a task, through a change kopf notices."""
+        stamp = f"{schedule.rfc3339(schedule.now())}/{uuid.uuid4().hex[:8]}"
+        await self._custom.patch_namespaced_custom_object(
+            resources.GROUP,
+            resources.VERSION,
+            namespace,
+            resources.GITTASK_PLURAL,
+            name,
+            {"metadata": {"annotations": {resources.ANNOTATION_RETRY_REQUESTED: stamp}}},
             _content_type=_MERGE,
         )
 
@@ -97,6 +126,11 @@ class Kube:
             )
             return
         existing = self.api.sanitize_for_serialization(current)
+        owner = body["metadata"]["ownerReferences"][0]["uid"]
+        holders = [o["uid"] for o in existing["metadata"].get("ownerReferences") or []
+                   if o.get("controller")]  # fmt: skip
+        if holders and owner not in holders:
+            raise CronJobTaken(f"CronJob {meta['name']} belongs to another task")
         await self._batch.replace_namespaced_cron_job(
             meta["name"], meta["namespace"], _desired(existing, body), field_manager=FIELD_MANAGER
         )

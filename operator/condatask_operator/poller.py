@@ -3,8 +3,8 @@
 It runs as one loop beside kopf's handlers rather than as a kopf timer per task: a kopf timer
 puts a finalizer on every GitTask, which would block deleting tasks (and their namespaces)
 while the operator is down, and one loop makes "many tasks on one repository cost one fetch"
-plain to see. It never moves a task; it re-runs the reconcile of tasks whose stall the remote
-can heal (unreachable, missing branch or files), so they recover on their own.
+plain to see. It never moves a task; for tasks whose stall the remote can heal (unreachable,
+missing branch or files) it asks kopf for another reconcile, so they recover on their own.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from condatask import conditions, schedule
 from condatask.conditions import Reason
-from condatask.kube import is_status
+from condatask.kube import api_message, is_status
 from condatask_operator import reconcile
 from condatask_operator.repository import RepositoryError
 from condatask_operator.stall import Stall
@@ -31,6 +31,7 @@ HEALABLE = {
     Reason.REPOSITORY_CONFIG_NOT_FOUND,
     Reason.INVALID_FILTER_CONF,
     Reason.SECRET_NOT_FOUND,
+    Reason.SECRET_NOT_ALLOWED,
     Reason.ENVIRONMENT_NOT_FOUND,
 }
 
@@ -63,22 +64,33 @@ async def _poll_task(ctx: reconcile.Context, task: dict[str, Any], *, fresh_afte
     meta = task["metadata"]
     try:
         if _needs_reconcile(task):
-            update = await reconcile.reconcile(ctx, task)
-        else:
-            update = await _divergence(ctx, task, fresh_after=fresh_after)
-        await ctx.kube.patch_task_status(meta["namespace"], meta["name"], update)
+            # kopf handles one object at a time: asking it to reconcile, rather than doing it
+            # here, keeps this loop from racing the handlers with an older copy of the task.
+            await ctx.kube.request_retry(meta["namespace"], meta["name"])
+            return
+        update = await _divergence(ctx, task, fresh_after=fresh_after)
+        # Written only over the very version counted against: if the task moved meanwhile
+        # (an update, a spec change), this round's count is stale and the next one will do.
+        await ctx.kube.patch_task_status(
+            meta["namespace"], meta["name"], update, resource_version=meta["resourceVersion"]
+        )
     except (RepositoryError, Stall) as error:
         logger.warning(
             "Could not check the remote of %s/%s: %s", meta["namespace"], meta["name"], error
         )
     except Exception as error:
-        if not is_status(error, 404):  # deleted meanwhile
-            raise
+        # One task's failure must not cost the others their round.
+        if not is_status(error, 404, 409):
+            logger.warning(
+                "Could not poll %s/%s: %s", meta["namespace"], meta["name"], api_message(error)
+            )
 
 
 def _needs_reconcile(task: dict[str, Any]) -> bool:
-    """Whether to re-run the whole reconcile rather than only count commits."""
+    """Whether the task needs a whole reconcile rather than a count of commits."""
     status = task.get("status") or {}
+    if not status:
+        return False  # not seen by the handlers yet: their create or resume will do it
     stalled = conditions.find(status.get("conditions"), "Stalled") or {}
     current = status.get("observedGeneration") == task["metadata"].get("generation")
     if stalled.get("status") == "True" and current:
@@ -101,4 +113,5 @@ async def _divergence(
         "aheadCommits": ahead,
         "behindCommits": behind,
         "lastFetched": schedule.rfc3339(schedule.now()),
+        "nextRunTime": schedule.rfc3339(schedule.next_run(spec.schedule, time_zone=spec.time_zone)),
     }

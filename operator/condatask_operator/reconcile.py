@@ -25,7 +25,7 @@ from condatask.filterconf import FILTER_CONF, FilterConf, InvalidFilterConf, par
 from condatask.kube import api_message
 from condatask_operator import cronjob, environment
 from condatask_operator.config import Settings
-from condatask_operator.kubeapi import Kube
+from condatask_operator.kubeapi import CronJobTaken, Kube
 from condatask_operator.repository import (
     CONFIG_FILES,
     BranchNotFound,
@@ -335,6 +335,8 @@ async def apply_cronjob(
     )
     try:
         await ctx.kube.apply_cronjob(body)
+    except CronJobTaken as error:
+        raise Stall(Reason.CRONJOB_FAILED, str(error)) from error
     except client.ApiException as error:
         if error.status not in (400, 422):
             raise

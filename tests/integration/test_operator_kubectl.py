@@ -228,3 +228,24 @@ def test_a_command_with_any_unicode_is_scheduled_and_events_tell_the_story(
     )["items"]
     reasons = {event["reason"] for event in events}
     assert {"Synced", "Succeeded"} <= reasons
+
+
+def test_a_stall_the_remote_can_heal_heals_when_the_remote_is_fixed(
+    kubectl: Kubectl, task_namespace: str, operator: OperatorProcess, git_server: GitServer
+) -> None:
+    url = git_server.create_repository("healing", {"main.py": "print('hi')\n"})
+    apply_example(kubectl, task_namespace, url)
+    stalled = poll(
+        lambda: condition(kubectl, task_namespace, "example", "Stalled"),
+        timeout=60,
+        interval=0.5,
+        what="the Stalled condition",
+    )
+    assert stalled["reason"] == "RepositoryConfigNotFound"
+
+    git_server.commit("healing", {"requirements.txt": "condatask-pip-hello\n"})
+
+    # The poll notices on its own; nobody touches the GitTask.
+    wait_ready(kubectl, task_namespace, "example", operator)
+    status = kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"]
+    assert status["commit"] == git_server.head("healing")
