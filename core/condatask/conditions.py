@@ -22,6 +22,7 @@ class Reason(enum.StrEnum):
     INVALID_REPOSITORY_URL = "InvalidRepositoryURL"
     REPOSITORY_UNREACHABLE = "RepositoryUnreachable"
     BRANCH_NOT_FOUND = "BranchNotFound"
+    COMMIT_NOT_FOUND = "CommitNotFound"
     REPOSITORY_CONFIG_NOT_FOUND = "RepositoryConfigNotFound"
     INVALID_FILTER_CONF = "InvalidFilterConf"
     ENVIRONMENT_NOT_FOUND = "EnvironmentNotFound"

@@ -275,7 +275,13 @@ async def resolve_remote(
     if synced is None:
         return Sync(commit=remote, remote=remote, moved=True, changes=None, handled_request=request)
     if request:
-        changes = await ctx.repositories.changes(url, synced, remote)
+        try:
+            changes = await ctx.repositories.changes(url, synced, remote)
+        except RepositoryError:
+            # The old commit is gone from the remote (history was rewritten): the move
+            # still happens, but what changed cannot be told.
+            ctx.logger.warning("Commit %s is no longer on the remote; moving on", synced[:12])
+            changes = FileChanges(new=[], changed=[], deleted=[])
         return Sync(
             commit=remote, remote=remote, moved=True, changes=changes, handled_request=request
         )
@@ -289,7 +295,13 @@ async def check_repository(
     try:
         files = set(await ctx.repositories.files(spec.repository.url, commit))
     except RepositoryError as error:
-        raise Stall(Reason.REPOSITORY_UNREACHABLE, str(error)) from error
+        # The fetch worked, so the remote no longer has the recorded commit (a force-push):
+        # an update request moves the task to the head.
+        raise Stall(
+            Reason.COMMIT_NOT_FOUND,
+            f"Commit {commit[:12]} is no longer on the remote; request an update to move to "
+            "the head of the branch",
+        ) from error
     if not files & set(CONFIG_FILES):
         raise Stall(Reason.REPOSITORY_CONFIG_NOT_FOUND, NO_CONFIG_MESSAGE)
     if FILTER_CONF not in files:
@@ -363,7 +375,12 @@ async def _synced_status(
 ) -> dict[str, Any]:
     previous = task.get("status") or {}
     now = schedule.rfc3339(schedule.now())
-    ahead, behind = await ctx.repositories.divergence(spec.repository.url, sync.commit, sync.remote)
+    try:
+        divergence = await ctx.repositories.divergence(
+            spec.repository.url, sync.commit, sync.remote
+        )
+    except RepositoryError:
+        divergence = None  # unknown until the next poll
     status: dict[str, Any] = {
         "phase": "suspended" if spec.suspend else "scheduled",
         "commit": sync.commit,
@@ -372,14 +389,14 @@ async def _synced_status(
         "lastSynced": now if sync.moved else previous.get("lastSynced", now),
         "remoteCommit": sync.remote,
         "lastFetched": now,
-        "aheadCommits": ahead,
-        "behindCommits": behind,
         # The operator keeps no working copy: the pod checks out a clean tree every run.
         "localChanges": False,
         "scriptPath": script_path(spec.command, ctx.settings.checkout_path),
         "cronJobName": names.cronjob_name(task_id),
         "nextRunTime": schedule.rfc3339(schedule.next_run(spec.schedule, time_zone=spec.time_zone)),
     }
+    if divergence is not None:
+        status |= {"aheadCommits": divergence[0], "behindCommits": divergence[1]}
     if sync.moved:
         changes = sync.changes or FileChanges(new=[], changed=[], deleted=[])
         status |= {
