@@ -114,6 +114,8 @@ def _job_spec(
             "metadata": {"labels": task_labels},
             "spec": {
                 "restartPolicy": "Never",
+                # The task's code comes from whoever can push: no API token for it.
+                "automountServiceAccountToken": False,
                 # The Pod Security "restricted" level; fsGroup lets uid 1000 write the
                 # environments volume whoever created it.
                 "securityContext": {

@@ -34,7 +34,9 @@ async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) ->
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=KOPF_PREFIX, key="last-handled-configuration"
     )
-    settings.posting.level = logging.INFO
+    # Events are posted by the reconcile itself, one per transition (reconcile.announce);
+    # kopf's own would add one per handler run.
+    settings.posting.enabled = False
     memo.context = reconcile.Context(
         settings=SETTINGS,
         kube=Kube(await kube.api_client()),

@@ -121,6 +121,7 @@ def test_cronjob_name_fits_the_kubernetes_limit() -> None:
 def test_task_pods_meet_the_restricted_pod_security_level() -> None:
     pod = _pod(_build())
     assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["automountServiceAccountToken"] is False
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     for container in [*pod["initContainers"], *pod["containers"]]:
         assert container["securityContext"]["allowPrivilegeEscalation"] is False
