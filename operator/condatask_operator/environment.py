@@ -46,14 +46,18 @@ async def decide(
             )
         return {"name": env, "message": f"Using existing environment '{env}'"}
 
-    if moved and (first_sync or update_environment):
+    # An environment new to the task (its first sync, or spec.environment renamed) is
+    # defined now; a known one only when the task moves and the update asks for it.
+    previous = ((task.get("status") or {}).get("environment") or {}).get("name")
+    fresh = first_sync or previous != env
+    if fresh or (moved and update_environment):
         body = await _environment_object(
             task=task, spec=spec, repository=repository, commit=commit, filter_conf=filter_conf
         )
         await kube.apply_environment(body)
     return _message(
         env,
-        first_sync=first_sync,
+        first_sync=fresh,
         existed=found is not None,
         moved=moved,
         update_environment=update_environment,

@@ -249,3 +249,32 @@ def test_a_stall_the_remote_can_heal_heals_when_the_remote_is_fixed(
     wait_ready(kubectl, task_namespace, "example", operator)
     status = kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"]
     assert status["commit"] == git_server.head("healing")
+
+
+def test_renaming_the_environment_defines_the_new_one(
+    kubectl: Kubectl, task_namespace: str, operator: OperatorProcess, git_server: GitServer
+) -> None:
+    url = git_server.create_repository("renamed", TASK_FILES)
+    apply_example(kubectl, task_namespace, url)
+    wait_ready(kubectl, task_namespace, "example", operator)
+
+    apply_example(kubectl, task_namespace, url, environment={"name": "second-env"})
+
+    environment = poll(
+        lambda: (
+            kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"].get(
+                "environment"
+            )
+            if kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"]
+            .get("environment", {})
+            .get("name")
+            == "second-env"
+            else None
+        ),
+        timeout=30,
+        interval=0.5,
+        what="the renamed environment in the status",
+    )
+    assert environment["message"] == "New environment 'second-env' created with requirements"
+    defined = kubectl.get_json("condaenvironments", f"-n={task_namespace}")["items"]
+    assert {item["metadata"]["name"] for item in defined} >= {"second-env"}
