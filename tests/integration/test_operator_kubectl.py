@@ -261,16 +261,7 @@ def test_renaming_the_environment_defines_the_new_one(
     apply_example(kubectl, task_namespace, url, environment={"name": "second-env"})
 
     environment = poll(
-        lambda: (
-            kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"].get(
-                "environment"
-            )
-            if kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"]
-            .get("environment", {})
-            .get("name")
-            == "second-env"
-            else None
-        ),
+        lambda: _environment_named(kubectl, task_namespace, "second-env"),
         timeout=30,
         interval=0.5,
         what="the renamed environment in the status",
@@ -278,3 +269,9 @@ def test_renaming_the_environment_defines_the_new_one(
     assert environment["message"] == "New environment 'second-env' created with requirements"
     defined = kubectl.get_json("condaenvironments", f"-n={task_namespace}")["items"]
     assert {item["metadata"]["name"] for item in defined} >= {"second-env"}
+
+
+def _environment_named(kubectl: Kubectl, namespace: str, name: str) -> dict[str, Any] | None:
+    status = kubectl.get_json("gittask", "example", f"-n={namespace}")["status"]
+    environment: dict[str, Any] = status.get("environment", {})
+    return environment if environment.get("name") == name else None
