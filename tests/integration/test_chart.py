@@ -26,7 +26,8 @@ pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART = REPO_ROOT / "charts" / "condatask"
 
-# (API group, resource, verbs) the operator's ServiceAccount needs in every namespace.
+# (API group, resource, verbs) the operator's ServiceAccount needs in every namespace;
+# `resource@name` is a need for that one object (a rule with resourceNames may grant it).
 OPERATOR_NEEDS: list[tuple[str, str, set[str]]] = [
     ("condatask.io", "gittasks", {"get", "list", "watch", "patch", "update", "create"}),
     ("condatask.io", "gittasks/status", {"get", "list", "watch", "patch", "update", "create"}),
@@ -34,7 +35,8 @@ OPERATOR_NEEDS: list[tuple[str, str, set[str]]] = [
     ("condatask.io", "gittasks/finalizers", {"update"}),
     ("batch", "cronjobs", {"get", "list", "watch", "create", "patch", "update"}),
     ("batch", "jobs", {"get", "list", "watch"}),
-    ("", "configmaps", {"get", "create", "update"}),
+    ("", "configmaps", {"create"}),
+    ("", "configmaps@condatask-task-ids", {"get", "update"}),
     ("", "secrets", {"get"}),
     ("", "events", {"create", "patch"}),
     ("events.k8s.io", "events", {"create", "patch"}),
@@ -44,7 +46,10 @@ OPERATOR_CLUSTER_NEEDS: list[tuple[str, str, set[str]]] = [
     ("apiextensions.k8s.io", "customresourcedefinitions", {"get", "list", "watch"}),
     ("", "namespaces", {"list", "watch"}),
 ]
-GATEWAY_NEEDS: list[tuple[str, str, set[str]]] = [("", "configmaps", {"get", "create", "update"})]
+GATEWAY_NEEDS: list[tuple[str, str, set[str]]] = [
+    ("", "configmaps", {"create"}),
+    ("", "configmaps@condatask-task-ids", {"get", "update"}),
+]
 EDITOR_NEEDS: list[tuple[str, str, set[str]]] = [
     ("condatask.io", "gittasks", {"get", "list", "watch", "create", "patch", "update", "delete"}),
 ]
@@ -96,10 +101,16 @@ def _uncovered(
 ) -> list[tuple[str, str, set[str]]]:
     """The needs that no rule grants (every verb must be granted; `*` grants all)."""
     missing = []
-    for group, resource, verbs in needs:
+    for group, need, verbs in needs:
+        resource, _, name = need.partition("@")
         granted: set[str] = set()
         for rule in rules:
-            if group in rule.get("apiGroups", []) and resource in rule.get("resources", []):
+            names = rule.get("resourceNames") or []
+            if (
+                group in rule.get("apiGroups", [])
+                and resource in rule.get("resources", [])
+                and (not names or name in names)
+            ):
                 granted |= set(rule.get("verbs", []))
         if "*" not in granted and not verbs <= granted:
             missing.append((group, resource, verbs - granted))
@@ -302,7 +313,9 @@ def installed_rbac(helm: Helm, kubectl: Kubectl, namespace: str) -> Iterator[lis
         lambda: (
             True
             if _can(kubectl, accounts["operator"], "get", "batch", "jobs", "elsewhere")
-            and _can(kubectl, accounts["gateway"], "get", "", "configmaps", namespace)
+            and _can(
+                kubectl, accounts["gateway"], "get", "", "configmaps@condatask-task-ids", namespace
+            )
             else None
         ),
         timeout=30,
@@ -328,7 +341,11 @@ def _service_accounts(manifests: list[dict[str, Any]], namespace: str) -> dict[s
 
 
 def _can(kubectl: Kubectl, user: str, verb: str, group: str, resource: str, namespace: str) -> bool:
-    """Ask the authorizer itself, with no discovery in between (the CRDs need not exist)."""
+    """Ask the authorizer itself, with no discovery in between (the CRDs need not exist).
+
+    `resource` may be `kind/subresource` and may end in `@name` for one object.
+    """
+    resource, _, object_name = resource.partition("@")
     name, _, subresource = resource.partition("/")
     review = {
         "apiVersion": "authorization.k8s.io/v1",
@@ -342,6 +359,7 @@ def _can(kubectl: Kubectl, user: str, verb: str, group: str, resource: str, name
                 "group": group,
                 "resource": name,
                 "subresource": subresource,
+                "name": object_name,
             },
         },
     }
@@ -373,6 +391,10 @@ def test_authorizer_grants_the_service_accounts_what_they_need(
 
     # Least privilege: the gateway itself cannot touch GitTasks, nor the operator delete them.
     assert not _can(kubectl, gateway, "get", "condatask.io", "gittasks", namespace)
-    assert not _can(kubectl, gateway, "get", "", "configmaps", elsewhere)
+    assert not _can(kubectl, gateway, "get", "", "configmaps@condatask-task-ids", elsewhere)
+    # Of ConfigMaps, only the task-id counter: no reading or rewriting anyone else's.
+    for account, where in ((gateway, namespace), (operator, elsewhere)):
+        assert not _can(kubectl, account, "get", "", "configmaps@app-settings", where)
+        assert not _can(kubectl, account, "update", "", "configmaps@app-settings", where)
     assert not _can(kubectl, operator, "delete", "condatask.io", "gittasks", elsewhere)
     assert not _can(kubectl, operator, "list", "", "secrets", elsewhere)
