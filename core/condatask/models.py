@@ -179,6 +179,10 @@ class GitTaskStatus(Model):
     synced_from: SyncedFrom | None = None
     remote_commit: str | None = None
     last_fetched: str | None = None
+    fetch_error: Annotated[
+        str | None,
+        Field(description="Why the last poll of the remote failed; absent once one succeeds."),
+    ] = None
     behind_commits: int | None = None
     ahead_commits: int | None = None
     local_changes: bool | None = None

@@ -10,6 +10,7 @@ missing branch or files) it asks kopf for another reconcile, so they recover on 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fnmatch
 import logging
 import time
@@ -78,6 +79,13 @@ async def _poll_task(ctx: reconcile.Context, task: dict[str, Any], *, fresh_afte
         logger.warning(
             "Could not check the remote of %s/%s: %s", meta["namespace"], meta["name"], error
         )
+        # The task keeps running its commit (still Ready), but the status says why the
+        # counts have stopped moving. The message carries no credentials (see repository).
+        with contextlib.suppress(Exception):
+            await ctx.kube.patch_task_status(
+                meta["namespace"], meta["name"], {"fetchError": str(error)[:500]},
+                resource_version=meta["resourceVersion"],
+            )  # fmt: skip
     except Exception as error:
         # One task's failure must not cost the others their round.
         if not is_status(error, 404, 409):
@@ -113,5 +121,6 @@ async def _divergence(
         "aheadCommits": ahead,
         "behindCommits": behind,
         "lastFetched": schedule.rfc3339(schedule.now()),
+        "fetchError": None,  # a merge patch removes it
         "nextRunTime": schedule.rfc3339(schedule.next_run(spec.schedule, time_zone=spec.time_zone)),
     }

@@ -276,3 +276,27 @@ def _environment_named(kubectl: Kubectl, namespace: str, name: str) -> dict[str,
     status = kubectl.get_json("gittask", "example", f"-n={namespace}")["status"]
     environment: dict[str, Any] = status.get("environment", {})
     return environment if environment.get("name") == name else None
+
+
+def test_a_remote_that_goes_away_is_reported_while_the_task_keeps_its_commit(
+    kubectl: Kubectl, task_namespace: str, operator: OperatorProcess, git_server: GitServer
+) -> None:
+    url = git_server.create_repository("vanishing", TASK_FILES)
+    apply_example(kubectl, task_namespace, url)
+    wait_ready(kubectl, task_namespace, "example", operator)
+
+    git_server.stop()
+
+    status = poll(
+        lambda: (
+            kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"]
+            if "fetchError"
+            in kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"]
+            else None
+        ),
+        timeout=30,
+        interval=0.5,
+        what="status.fetchError",
+    )
+    assert "127.0.0.1" in status["fetchError"]
+    assert condition(kubectl, task_namespace, "example", "Ready")["status"] == "True"
