@@ -288,15 +288,15 @@ def test_a_remote_that_goes_away_is_reported_while_the_task_keeps_its_commit(
     git_server.stop()
 
     status = poll(
-        lambda: (
-            kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"]
-            if "fetchError"
-            in kubectl.get_json("gittask", "example", f"-n={task_namespace}")["status"]
-            else None
-        ),
+        lambda: _status_with(kubectl, task_namespace, "fetchError"),
         timeout=30,
         interval=0.5,
         what="status.fetchError",
     )
     assert "127.0.0.1" in status["fetchError"]
     assert condition(kubectl, task_namespace, "example", "Ready")["status"] == "True"
+
+
+def _status_with(kubectl: Kubectl, namespace: str, field: str) -> dict[str, Any] | None:
+    status: dict[str, Any] = kubectl.get_json("gittask", "example", f"-n={namespace}")["status"]
+    return status if field in status else None
