@@ -137,22 +137,20 @@ async def list_gittasks(api: client.ApiClient, namespace: str) -> list[dict[str,
 class OperatorStandIn:
     """Answers every new GitTask like the operator would: Ready, or Stalled with `stall`.
 
-    `silent` makes it answer nothing (for timeouts). Update requests get `new_files` and
-    `changed_files`, or `stall` when set.
+    Update requests get `new_files` and `changed_files`, or `stall` when set. (For a
+    timeout, a test simply runs without it: nothing answers then.)
     """
 
     api: client.ApiClient
     namespace: str
     stall: tuple[Reason, str] | None = None
-    silent: bool = False
     new_files: list[str] = dataclasses.field(default_factory=lambda: ["file1.py"])
     changed_files: list[str] = dataclasses.field(default_factory=lambda: ["config.ini"])
 
     async def run(self) -> None:
         while True:
-            if not self.silent:
-                for task in await list_gittasks(self.api, self.namespace):
-                    await self._answer(task)
+            for task in await list_gittasks(self.api, self.namespace):
+                await self._answer(task)
             await asyncio.sleep(0.05)
 
     async def _answer(self, task: dict[str, Any]) -> None:
