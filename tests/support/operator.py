@@ -156,7 +156,8 @@ def _free_port() -> int:
 
 
 def apply_example(kubectl: Kubectl, namespace: str, url: str, **spec: Any) -> dict[str, Any]:
-    manifest = yaml.safe_load((REPO_ROOT / "examples" / "gittask.yaml").read_text())
+    """examples/gittask.yaml in `namespace`, pointed at `url`, with `spec` fields replaced."""
+    manifest: dict[str, Any] = yaml.safe_load((REPO_ROOT / "examples" / "gittask.yaml").read_text())
     manifest["metadata"]["namespace"] = namespace
     manifest["spec"]["repository"]["url"] = url
     manifest["spec"].update(spec)
