@@ -51,9 +51,13 @@ class Kube:
         )
 
     async def get_task(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return await self._get_custom(resources.GITTASK_PLURAL, namespace, name)
+
+    async def _get_custom(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """One of our custom objects, or None when it does not exist."""
         try:
             found: dict[str, Any] = await self._custom.get_namespaced_custom_object(
-                resources.GROUP, resources.VERSION, namespace, resources.GITTASK_PLURAL, name
+                resources.GROUP, resources.VERSION, namespace, plural, name
             )
         except client.ApiException as error:
             if is_status(error, 404):
@@ -136,15 +140,7 @@ class Kube:
         )
 
     async def get_environment(self, namespace: str, name: str) -> dict[str, Any] | None:
-        try:
-            found: dict[str, Any] = await self._custom.get_namespaced_custom_object(
-                resources.GROUP, resources.VERSION, namespace, resources.CONDAENV_PLURAL, name
-            )
-        except client.ApiException as error:
-            if is_status(error, 404):
-                return None
-            raise
-        return found
+        return await self._get_custom(resources.CONDAENV_PLURAL, namespace, name)
 
     async def apply_environment(self, body: dict[str, Any]) -> None:
         """Create a CondaEnvironment, or update its spec and add this task as an owner.

@@ -14,13 +14,13 @@ import pytest
 from condatask import resources
 from hack.git_server import GitServer
 from hack.pod_steps import run_pod
-from tests.support.kubectl import Kubectl, poll
+from tests.support.kubectl import Kubectl
 from tests.support.operator import (
     OperatorProcess,
     apply_example,
-    condition,
     observed_texts,
     wait_ready,
+    wait_stalled,
 )
 from tests.support.runner_steps import GIT_PASSWORD, GIT_USERNAME, TASK_FILES
 
@@ -96,10 +96,7 @@ def test_a_wrong_password_stalls_without_showing_it(
         repository={"url": url, "secretRef": {"name": "git-credentials"}},
     )
 
-    stalled = poll(
-        lambda: condition(kubectl, task_namespace, "example", "Stalled"),
-        timeout=60, interval=0.5, what="the Stalled condition",
-    )  # fmt: skip
+    stalled = wait_stalled(kubectl, task_namespace)
 
     assert (stalled["status"], stalled["reason"]) == ("True", "RepositoryUnreachable")
     for text in observed_texts(kubectl, task_namespace, "example", operator):
@@ -130,10 +127,7 @@ def test_a_secret_not_meant_for_that_host_is_never_used(
         repository={"url": url, "secretRef": {"name": "git-credentials"}},
     )
 
-    stalled = poll(
-        lambda: condition(kubectl, task_namespace, "example", "Stalled"),
-        timeout=60, interval=0.5, what="the Stalled condition",
-    )  # fmt: skip
+    stalled = wait_stalled(kubectl, task_namespace)
 
     assert (stalled["status"], stalled["reason"]) == ("True", "SecretNotAllowed")
     assert "127.0.0.1" in stalled["message"]

@@ -13,7 +13,14 @@ from hack.conda_channel import TestArtifacts
 from hack.git_server import GitServer
 from hack.pod_steps import run_pod
 from tests.support.kubectl import Kubectl, poll
-from tests.support.operator import REPO_ROOT, OperatorProcess, apply_example, condition, wait_ready
+from tests.support.operator import (
+    REPO_ROOT,
+    OperatorProcess,
+    apply_example,
+    condition,
+    wait_ready,
+    wait_stalled,
+)
 from tests.support.runner_steps import TASK_FILES
 
 pytestmark = pytest.mark.integration
@@ -78,12 +85,7 @@ def test_a_bad_spec_stalls_with_a_reason_and_no_cronjob(
 ) -> None:
     url = git_server.create_repository("empty", {"README.md": "no requirements here\n"})
     apply_example(kubectl, task_namespace, url)
-    stalled = poll(
-        lambda: condition(kubectl, task_namespace, "example", "Stalled"),
-        timeout=60,
-        interval=0.5,
-        what="the Stalled condition",
-    )
+    stalled = wait_stalled(kubectl, task_namespace)
     assert stalled["status"] == "True"
     assert stalled["reason"] == "RepositoryConfigNotFound"
     assert "requirements.txt" in stalled["message"]
@@ -236,12 +238,7 @@ def test_a_stall_the_remote_can_heal_heals_when_the_remote_is_fixed(
 ) -> None:
     url = git_server.create_repository("healing", {"main.py": "print('hi')\n"})
     apply_example(kubectl, task_namespace, url)
-    stalled = poll(
-        lambda: condition(kubectl, task_namespace, "example", "Stalled"),
-        timeout=60,
-        interval=0.5,
-        what="the Stalled condition",
-    )
+    stalled = wait_stalled(kubectl, task_namespace)
     assert stalled["reason"] == "RepositoryConfigNotFound"
 
     git_server.commit("healing", {"requirements.txt": "condatask-pip-hello\n"})
@@ -294,7 +291,8 @@ def test_a_remote_that_goes_away_is_reported_while_the_task_keeps_its_commit(
         what="status.fetchError",
     )
     assert "127.0.0.1" in status["fetchError"]
-    assert condition(kubectl, task_namespace, "example", "Ready")["status"] == "True"
+    ready = condition(kubectl, task_namespace, "example", "Ready")
+    assert ready is not None and ready["status"] == "True"
 
 
 def _status_with(kubectl: Kubectl, namespace: str, field: str) -> dict[str, Any] | None:

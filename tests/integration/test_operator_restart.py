@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,13 @@ from hack.conda_channel import TestArtifacts
 from hack.controlplane import Layout
 from hack.git_server import GitServer, git, write_files
 from tests.support.kubectl import Kubectl, fresh_namespace, poll
-from tests.support.operator import apply_example, condition, running_operator, wait_ready
+from tests.support.operator import (
+    OperatorProcess,
+    apply_example,
+    condition,
+    running_operator,
+    wait_ready,
+)
 from tests.support.runner_steps import TASK_FILES
 
 pytestmark = pytest.mark.integration
@@ -32,14 +40,7 @@ def test_a_restarted_operator_resumes_its_tasks_without_moving_them(
 ) -> None:
     url = git_server.create_repository("restart", TASK_FILES)
 
-    def operator(work: str) -> Any:
-        # A fresh work folder each time: a restarted pod has an empty mirror cache too.
-        return running_operator(
-            kubeconfig=control_plane.kubeconfig,
-            artifacts=conda_test_artifacts,
-            work=tmp_path / work,
-            watch=f"{RESTART_PREFIX}*",
-        )
+    operator = _operators(control_plane, conda_test_artifacts, tmp_path)
 
     with fresh_namespace(kubectl, f"{RESTART_PREFIX}restart") as namespace:
         with operator("first") as first:
@@ -87,13 +88,7 @@ def test_a_task_whose_commit_was_force_pushed_away_says_so_and_moves_on_request(
 ) -> None:
     url = git_server.create_repository("rewritten", TASK_FILES)
 
-    def operator(work: str) -> Any:
-        return running_operator(
-            kubeconfig=control_plane.kubeconfig,
-            artifacts=conda_test_artifacts,
-            work=tmp_path / work,
-            watch=f"{RESTART_PREFIX}*",
-        )
+    operator = _operators(control_plane, conda_test_artifacts, tmp_path)
 
     with fresh_namespace(kubectl, f"{RESTART_PREFIX}rewritten") as namespace:
         with operator("first") as first:
@@ -136,6 +131,23 @@ def test_a_task_whose_commit_was_force_pushed_away_says_so_and_moves_on_request(
         status = kubectl.get_json("gittask", "example", f"-n={namespace}")["status"]
         assert status["commit"] == git_server.head("rewritten")
         assert status["handledUpdateRequest"] == "after-rewrite"
+
+
+def _operators(
+    control_plane: Layout, artifacts: TestArtifacts, work: Path
+) -> Callable[[str], AbstractContextManager[OperatorProcess]]:
+    """Start this module's operator in a fresh folder each time: a restarted pod has an
+    empty mirror cache too."""
+
+    def operator(folder: str) -> AbstractContextManager[OperatorProcess]:
+        return running_operator(
+            kubeconfig=control_plane.kubeconfig,
+            artifacts=artifacts,
+            work=work / folder,
+            watch=f"{RESTART_PREFIX}*",
+        )
+
+    return operator
 
 
 def _stalled_with(kubectl: Kubectl, namespace: str, reason: str) -> dict[str, Any] | None:

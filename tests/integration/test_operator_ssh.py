@@ -14,13 +14,13 @@ import pytest
 from condatask import resources
 from hack.pod_steps import run_pod
 from hack.ssh_git_server import SshGitServer
-from tests.support.kubectl import Kubectl, poll
+from tests.support.kubectl import Kubectl
 from tests.support.operator import (
     OperatorProcess,
     apply_example,
-    condition,
     observed_texts,
     wait_ready,
+    wait_stalled,
 )
 from tests.support.runner_steps import TASK_FILES
 
@@ -109,10 +109,7 @@ def test_an_ssh_secret_without_known_hosts_stalls_without_showing_the_key(
         repository={"url": url, "secretRef": {"name": "git-ssh"}},
     )
 
-    stalled = poll(
-        lambda: condition(kubectl, task_namespace, "example", "Stalled"),
-        timeout=60, interval=0.5, what="the Stalled condition",
-    )  # fmt: skip
+    stalled = wait_stalled(kubectl, task_namespace)
 
     assert (stalled["status"], stalled["reason"]) == ("True", "SecretNotFound")
     assert "'known_hosts'" in stalled["message"]

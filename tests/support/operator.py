@@ -24,7 +24,7 @@ import yaml
 
 from hack.conda_channel import TestArtifacts
 from hack.controlplane import Layout
-from tests.support.kubectl import Kubectl, fresh_namespace
+from tests.support.kubectl import Kubectl, fresh_namespace, poll
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POLL_INTERVAL = 2.0
@@ -184,6 +184,16 @@ def condition(kubectl: Kubectl, namespace: str, name: str, kind: str) -> dict[st
             found: dict[str, Any] = condition
             return found
     return None
+
+
+def wait_stalled(kubectl: Kubectl, namespace: str, name: str = "example") -> dict[str, Any]:
+    """The task's Stalled condition, once the operator has written one."""
+    return poll(
+        lambda: condition(kubectl, namespace, name, "Stalled"),
+        timeout=60,
+        interval=0.5,
+        what=f"the Stalled condition of {namespace}/{name}",
+    )
 
 
 def observed_texts(
